@@ -1,0 +1,93 @@
+"""Fixtures shared by every package's tests: a PostgreSQL database for this test run.
+
+Where the server comes from, first that answers:
+1. `ANCHOR_TEST_DSN` (used as given, no fallback);
+2. 127.0.0.1:5432, database `test`;
+3. an embedded throwaway server from the `pgserver` package.
+The run gets its own database (random name), dropped at the end. Under `CI=true` a test that
+needs PostgreSQL fails when none can be had; elsewhere it is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+import asyncpg
+import pytest
+
+LOCAL_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+async def _answers(dsn: str) -> bool:
+    try:
+        conn = await asyncpg.connect(dsn, timeout=3)
+    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+        return False
+    await conn.close()
+    return True
+
+
+def start_embedded_server(directory: str) -> Any:
+    """Start a private PostgreSQL from the pgserver wheel in `directory`; return the server."""
+    import pgserver
+
+    return pgserver.get_server(directory, cleanup_mode="stop")
+
+
+def _with_database(dsn: str, database: str) -> str:
+    base, _, query = dsn.partition("?")
+    root = base.rsplit("/", 1)[0] if base.count("/") > 2 else base
+    return f"{root}/{database}" + (f"?{query}" if query else "")
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"PostgreSQL is required under CI=true: {reason}", pytrace=False)
+    pytest.skip(f"no PostgreSQL: {reason}")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """DSN of a PostgreSQL server's maintenance database (see the module docstring)."""
+    explicit = os.environ.get("ANCHOR_TEST_DSN")
+    if explicit:
+        if not asyncio.run(_answers(explicit)):
+            _unavailable(f"ANCHOR_TEST_DSN={explicit!r} does not answer")
+        yield explicit
+        return
+    if asyncio.run(_answers(LOCAL_DSN)):
+        yield LOCAL_DSN
+        return
+    try:
+        with tempfile.TemporaryDirectory(prefix="anchor-pg-") as directory:
+            server = start_embedded_server(directory)
+            try:
+                yield server.get_uri()
+            finally:
+                server.cleanup()
+    except Exception as exc:  # pgserver missing, or it could not start
+        _unavailable(f"nothing at {LOCAL_DSN} and pgserver failed: {exc!r}")
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn(postgres_server: str) -> Iterator[str]:
+    """DSN of a fresh database for this test run, dropped afterwards."""
+    name = f"anchor_test_{secrets.token_hex(6)}"
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(postgres_server)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    try:
+        yield _with_database(postgres_server, name)
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -1,0 +1,42 @@
+"""FastAPI Anchor: server-side session authentication for FastAPI.
+
+Public names are re-exported here; each is defined in the module named by its `__module__`.
+"""
+
+from fastapi_anchor.anchor import Anchor, OptionalSessionDependency, SessionDependency
+from fastapi_anchor.cookies import CookieSettings, CookieSigner
+from fastapi_anchor.csrf import OriginPolicy
+from fastapi_anchor.exceptions import (
+    AnchorError,
+    ConfigurationError,
+    SessionExists,
+    StoreError,
+    StoreFull,
+    StoreUnavailable,
+)
+from fastapi_anchor.memory import MemoryStore
+from fastapi_anchor.store import SessionRecord, SessionStore
+from fastapi_anchor.tokens import hash_token, new_token
+
+__version__ = "0.2.0"
+
+__all__ = [
+    "Anchor",
+    "AnchorError",
+    "ConfigurationError",
+    "CookieSettings",
+    "CookieSigner",
+    "MemoryStore",
+    "OptionalSessionDependency",
+    "OriginPolicy",
+    "SessionDependency",
+    "SessionExists",
+    "SessionRecord",
+    "SessionStore",
+    "StoreError",
+    "StoreFull",
+    "StoreUnavailable",
+    "__version__",
+    "hash_token",
+    "new_token",
+]

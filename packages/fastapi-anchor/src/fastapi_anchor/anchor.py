@@ -1,0 +1,302 @@
+"""`Anchor`: wires the cookie, the store and the session checks into FastAPI dependencies."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any, NoReturn
+
+from fastapi import HTTPException, Request, Response
+from fastapi.openapi.models import APIKey, APIKeyIn
+from fastapi.security.base import SecurityBase
+
+from fastapi_anchor.cookies import CookieSettings, CookieSigner, read_cookie
+from fastapi_anchor.csrf import OriginPolicy
+from fastapi_anchor.exceptions import ConfigurationError, SessionExists, StoreUnavailable
+from fastapi_anchor.store import SessionRecord, SessionStore
+from fastapi_anchor.tokens import hash_token, new_token
+
+__all__ = ["Anchor", "OptionalSessionDependency", "SessionDependency"]
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """Return the current time, timezone-aware UTC (the default clock)."""
+    return datetime.now(timezone.utc)
+
+
+class Anchor:
+    """Server-side sessions for a FastAPI app.
+
+    Use `anchor.session` as a dependency on routes that need a logged-in user (401 otherwise)
+    and `anchor.optional_session` where a visitor may be anonymous. Call `login` to start a
+    session and `logout` to end it: logout deletes the stored session, so its cookie stops
+    working at once.
+
+    Args:
+        store: Where sessions live (`MemoryStore`, or a PostgreSQL adapter's store).
+        secret_keys: Key or keys that sign the cookie, oldest first; the last signs. Each must
+            be at least 32 characters. Append a key to rotate; remove one to retire it.
+        cookie: Cookie attributes (secure, HttpOnly, SameSite=Lax by default).
+        idle_timeout: A session unused this long expires. Activity slides the deadline, with at
+            most one store write per half window.
+        absolute_timeout: A session expires this long after login whatever its activity; None
+            for no limit.
+        trusted_origins: Origins other than the app's own allowed to send unsafe requests
+            (POST, PUT, PATCH, DELETE) on session routes.
+        clock: Returns the current aware time; inject one in tests.
+        retry_after: Seconds put in `Retry-After` when the store is unavailable (503).
+
+    Raises:
+        ConfigurationError: A setting is invalid.
+    """
+
+    def __init__(
+        self,
+        store: SessionStore,
+        *,
+        secret_keys: str | Sequence[str],
+        cookie: CookieSettings | None = None,
+        idle_timeout: timedelta = timedelta(days=14),
+        absolute_timeout: timedelta | None = timedelta(days=30),
+        trusted_origins: Iterable[str] = (),
+        clock: Clock = utc_now,
+        retry_after: int = 1,
+    ) -> None:
+        if idle_timeout <= timedelta(0):
+            raise ConfigurationError(f"idle_timeout must be positive, got {idle_timeout}")
+        if absolute_timeout is not None and absolute_timeout <= timedelta(0):
+            raise ConfigurationError(f"absolute_timeout must be positive, got {absolute_timeout}")
+        if retry_after < 0:
+            raise ConfigurationError(f"retry_after must be >= 0, got {retry_after}")
+        self.store = store
+        self.cookie = cookie if cookie is not None else CookieSettings()
+        self.signer = CookieSigner(secret_keys)
+        self.idle_timeout = idle_timeout
+        self.absolute_timeout = absolute_timeout
+        self.origin_policy = OriginPolicy(trusted_origins)
+        self.clock = clock
+        self.retry_after = retry_after
+        self._refresh_margin = idle_timeout / 2
+        self.session = SessionDependency(self)
+        """Dependency giving the current `SessionRecord`; 401 without a valid session."""
+        self.optional_session = OptionalSessionDependency(self)
+        """Dependency giving the current `SessionRecord`, or None for an anonymous visitor."""
+
+    def dependency(self, *, check_origin: bool = True) -> SessionDependency:
+        """Return a required-session dependency; `check_origin=False` turns CSRF off for it.
+
+        Turn the check off only for routes that browsers cannot be tricked into calling, such
+        as an API used by non-browser clients with another credential check of its own.
+        """
+        return SessionDependency(self, check_origin=check_origin)
+
+    async def login(
+        self,
+        response: Response,
+        user_id: str,
+        data: Mapping[str, Any] | None = None,
+    ) -> SessionRecord:
+        """Start a new session for `user_id` and set its cookie on `response`.
+
+        A new token is minted every time; any session cookie the request carried is ignored,
+        so a session id chosen by someone else is never adopted. End the old session with
+        `logout` first if the request had one.
+        """
+        if not isinstance(user_id, str) or not user_id:
+            raise TypeError(f"user_id must be a non-empty str, got {user_id!r}")
+        now = self.clock()
+        expires_at = now + self.idle_timeout
+        if self.absolute_timeout is not None:
+            expires_at = min(expires_at, now + self.absolute_timeout)
+        for _attempt in range(3):
+            token = new_token()
+            record = SessionRecord(hash_token(token), user_id, now, expires_at, dict(data or {}))
+            try:
+                await self.store.create(record)
+            except SessionExists:  # 256 random bits colliding: practically never
+                continue
+            except StoreUnavailable as exc:
+                self._unavailable(exc)
+            self._set_cookie(response, token, record, now)
+            return record
+        raise SessionExists("could not mint a unique session id")  # pragma: no cover
+
+    async def logout(self, response: Response, session: SessionRecord | None) -> None:
+        """End `session` (delete it from the store) and clear the cookie.
+
+        Harmless when the session is None or already gone, so a second logout succeeds.
+        """
+        if session is not None:
+            try:
+                await self.store.delete(session.id)
+            except StoreUnavailable as exc:
+                self._unavailable(exc)
+        self.clear_cookie(response)
+
+    async def logout_all(self, user_id: str) -> int:
+        """End every session of `user_id` ("log out everywhere"); return how many ended."""
+        try:
+            return await self.store.delete_user(user_id)
+        except StoreUnavailable as exc:
+            self._unavailable(exc)
+
+    async def sessions(self, user_id: str) -> list[SessionRecord]:
+        """Return the live sessions of `user_id`, soonest to expire first."""
+        try:
+            records = await self.store.list_user(user_id)
+        except StoreUnavailable as exc:
+            self._unavailable(exc)
+        now = self.clock()
+        return sorted(
+            (r for r in records if self._is_live(r, now)), key=lambda r: r.expires_at
+        )
+
+    async def update_data(self, session: SessionRecord, data: Mapping[str, Any]) -> SessionRecord:
+        """Replace the data of `session`; 401 if it has ended meanwhile."""
+        try:
+            updated = await self.store.update(session.id, data=data)
+        except StoreUnavailable as exc:
+            self._unavailable(exc)
+        if not updated:
+            raise _not_authenticated()
+        return SessionRecord(
+            session.id, session.user_id, session.created_at, session.expires_at, dict(data)
+        )
+
+    async def cleanup(self, *, batch_size: int = 1000) -> int:
+        """Delete expired sessions in batches of `batch_size`; return how many were deleted.
+
+        Safe to run while the app serves. Raises `StoreUnavailable` if the store is down.
+        """
+        now = self.clock()
+        total = 0
+        while True:
+            deleted = await self.store.delete_expired(now, batch_size)
+            total += deleted
+            if deleted < batch_size:
+                return total
+
+    def clear_cookie(self, response: Response) -> None:
+        """Add a Set-Cookie that deletes the session cookie, repeating its attributes."""
+        self.cookie.delete_from(response)
+
+    async def authenticate(
+        self, request: Request, response: Response, *, check_origin: bool = True
+    ) -> SessionRecord | None:
+        """Return the request's live session, or None if it has no valid one.
+
+        The hot path of every session dependency: the signature is checked before the store
+        is asked, the store is asked once, and it is written to only for a sliding refresh.
+
+        Raises:
+            HTTPException: 403 for an unsafe cross-site request, 503 if the store is down.
+        """
+        value = read_cookie(request.headers.getlist("cookie"), self.cookie.name)
+        if value is None:
+            return None
+        if check_origin and not self.origin_policy.allows(request):
+            raise HTTPException(403, detail="Cross-site request refused (origin not allowed)")
+        verified = self.signer.unsign(value)
+        if verified is None:
+            return None
+        token, signed_with_newest_key = verified
+        session_id = hash_token(token)
+        try:
+            record = await self.store.get(session_id)
+        except StoreUnavailable as exc:
+            self._unavailable(exc)
+        now = self.clock()
+        if record is None or record.id != session_id or not self._is_live(record, now):
+            return None
+        if record.expires_at - now < self._refresh_margin:
+            record = await self._refresh(record, now)
+            if record is None:
+                return None
+            self._set_cookie(response, token, record, now)
+        elif not signed_with_newest_key:
+            self._set_cookie(response, token, record, now)
+        return record
+
+    def _is_live(self, record: SessionRecord, now: datetime) -> bool:
+        if now >= record.expires_at:
+            return False
+        return self.absolute_timeout is None or now < record.created_at + self.absolute_timeout
+
+    async def _refresh(self, record: SessionRecord, now: datetime) -> SessionRecord | None:
+        expires_at = now + self.idle_timeout
+        if self.absolute_timeout is not None:
+            expires_at = min(expires_at, record.created_at + self.absolute_timeout)
+        if expires_at <= record.expires_at:
+            return record
+        try:
+            updated = await self.store.update(record.id, expires_at=expires_at)
+        except StoreUnavailable as exc:
+            self._unavailable(exc)
+        if not updated:  # logged out meanwhile: never resurrect
+            return None
+        return SessionRecord(record.id, record.user_id, record.created_at, expires_at, record.data)
+
+    def _set_cookie(
+        self, response: Response, token: str, record: SessionRecord, now: datetime
+    ) -> None:
+        max_age = self.cookie.max_age
+        if max_age is None:
+            deadline = record.expires_at
+            if self.absolute_timeout is not None:
+                deadline = min(deadline, record.created_at + self.absolute_timeout)
+            max_age = max(1, math.ceil((deadline - now).total_seconds()))
+        self.cookie.set_on(response, self.signer.sign(token), max_age=max_age)
+
+    def _unavailable(self, exc: StoreUnavailable) -> NoReturn:
+        raise HTTPException(
+            503,
+            detail="Session store unavailable, try again shortly",
+            headers={"Retry-After": str(self.retry_after)},
+        ) from exc
+
+
+def _not_authenticated() -> HTTPException:
+    return HTTPException(401, detail="Not authenticated", headers={"WWW-Authenticate": "Cookie"})
+
+
+class _CookieScheme(SecurityBase):
+    def __init__(self, anchor: Anchor, *, check_origin: bool) -> None:
+        self.anchor = anchor
+        self.check_origin = check_origin
+        self.model = APIKey(
+            **{"in": APIKeyIn.cookie},  # type: ignore[arg-type]
+            name=anchor.cookie.name,
+            description="Signed session cookie set by the login route.",
+        )
+        self.scheme_name = "AnchorSession"
+
+
+class SessionDependency(_CookieScheme):
+    """FastAPI dependency giving the current session; 401 if there is none.
+
+    Shown in OpenAPI as a cookie security scheme. Use `Depends(anchor.session)`.
+    """
+
+    def __init__(self, anchor: Anchor, *, check_origin: bool = True) -> None:
+        super().__init__(anchor, check_origin=check_origin)
+
+    async def __call__(self, request: Request, response: Response) -> SessionRecord:
+        """Return the live session of the request or raise 401 (403 cross-site, 503 store)."""
+        record = await self.anchor.authenticate(request, response, check_origin=self.check_origin)
+        if record is None:
+            raise _not_authenticated()
+        return record
+
+
+class OptionalSessionDependency(_CookieScheme):
+    """FastAPI dependency giving the current session, or None for an anonymous visitor."""
+
+    def __init__(self, anchor: Anchor, *, check_origin: bool = True) -> None:
+        super().__init__(anchor, check_origin=check_origin)
+
+    async def __call__(self, request: Request, response: Response) -> SessionRecord | None:
+        """Return the live session of the request, or None (403 cross-site, 503 store)."""
+        return await self.anchor.authenticate(request, response, check_origin=self.check_origin)

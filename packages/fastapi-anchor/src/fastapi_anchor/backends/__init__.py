@@ -1,0 +1,1 @@
+"""Session backends of the fastapi-sessions-style API (the original README's)."""

@@ -1,0 +1,188 @@
+"""The session cookie: its attributes, its signature, and reading it from a request safely."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from itsdangerous import BadData, Signer
+
+from fastapi_anchor.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from starlette.responses import Response
+
+__all__ = [
+    "MAX_COOKIE_BYTES",
+    "MIN_SECRET_LENGTH",
+    "CookieSettings",
+    "CookieSigner",
+    "read_cookie",
+]
+
+MAX_COOKIE_BYTES = 4096
+"""A cookie header value longer than this is refused unread."""
+
+MIN_SECRET_LENGTH = 32
+"""Shortest secret key `CookieSigner` accepts by default (characters)."""
+
+HOST_PREFIX = "__Host-"
+SECURE_PREFIX = "__Secure-"
+
+
+@dataclass(frozen=True, slots=True)
+class CookieSettings:
+    """Attributes of the session cookie.
+
+    Args:
+        name: Cookie name. A `__Host-` name requires `secure=True`, `path="/"` and no domain.
+        path: Cookie path.
+        domain: Cookie domain; None sends it to the exact host only.
+        max_age: Seconds the browser keeps the cookie. None follows the session: the cookie
+            lasts until the session's idle deadline (or absolute timeout, if sooner).
+        secure: Send only over HTTPS (browsers also accept it on http://localhost).
+        httponly: Hide the cookie from JavaScript.
+        samesite: The SameSite attribute.
+
+    Raises:
+        ConfigurationError: The combination is one browsers reject or that cannot be secure.
+    """
+
+    name: str = "session"
+    path: str = "/"
+    domain: str | None = None
+    max_age: int | None = None
+    secure: bool = True
+    httponly: bool = True
+    samesite: Literal["lax", "strict", "none"] = "lax"
+
+    def __post_init__(self) -> None:
+        if not self.name or any(c in self.name for c in ' ;,=\t\r\n"'):
+            raise ConfigurationError(f"invalid cookie name {self.name!r}")
+        if self.samesite not in ("lax", "strict", "none"):
+            raise ConfigurationError(
+                f"samesite must be 'lax', 'strict' or 'none', got {self.samesite!r}"
+            )
+        if self.samesite == "none" and not self.secure:
+            raise ConfigurationError("samesite='none' requires secure=True (browsers drop it)")
+        if self.max_age is not None and self.max_age <= 0:
+            raise ConfigurationError(f"max_age must be positive or None, got {self.max_age}")
+        if not self.path.startswith("/"):
+            raise ConfigurationError(f"cookie path must start with '/', got {self.path!r}")
+        if self.name.startswith(HOST_PREFIX) and (
+            not self.secure or self.path != "/" or self.domain is not None
+        ):
+            raise ConfigurationError(
+                f"a {HOST_PREFIX} cookie needs secure=True, path='/' and domain=None "
+                f"(got secure={self.secure}, path={self.path!r}, domain={self.domain!r})"
+            )
+        if self.name.startswith(SECURE_PREFIX) and not self.secure:
+            raise ConfigurationError(f"a {SECURE_PREFIX} cookie needs secure=True")
+
+    def set_on(self, response: Response, value: str, *, max_age: int | None) -> None:
+        """Add a Set-Cookie for `value` with these attributes to `response`."""
+        response.set_cookie(
+            self.name,
+            value,
+            max_age=max_age,
+            path=self.path,
+            domain=self.domain,
+            secure=self.secure,
+            httponly=self.httponly,
+            samesite=self.samesite,
+        )
+
+    def delete_from(self, response: Response) -> None:
+        """Add a Set-Cookie deleting the cookie, repeating name, path, domain and flags."""
+        response.delete_cookie(
+            self.name,
+            path=self.path,
+            domain=self.domain,
+            secure=self.secure,
+            httponly=self.httponly,
+            samesite=self.samesite,
+        )
+
+
+class CookieSigner:
+    """Signs tokens with the newest of a list of secret keys and verifies with any of them.
+
+    The list is ordered oldest first: append a new key to rotate, drop an old one to retire it
+    (its cookies then fail). HMAC-SHA256 through itsdangerous, with a salt per purpose.
+
+    Args:
+        secret_keys: One key or a list, oldest first; the last one signs.
+        salt: Separates signatures made for different purposes with the same keys.
+        min_length: Shortest key accepted.
+
+    Raises:
+        ConfigurationError: No key, or a key shorter than `min_length`.
+    """
+
+    def __init__(
+        self,
+        secret_keys: str | bytes | Sequence[str | bytes],
+        *,
+        salt: str = "fastapi-anchor.session",
+        min_length: int = MIN_SECRET_LENGTH,
+    ) -> None:
+        keys = [secret_keys] if isinstance(secret_keys, (str, bytes)) else list(secret_keys)
+        if not keys:
+            raise ConfigurationError("at least one secret key is required")
+        for key in keys:
+            if not isinstance(key, (str, bytes)):
+                raise ConfigurationError(f"secret keys must be str or bytes, got {type(key)}")
+            if len(key) < max(min_length, 1):
+                raise ConfigurationError(
+                    f"secret key too short: {len(key)} characters, need at least {min_length} "
+                    "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+                )
+        options = {"salt": salt, "digest_method": hashlib.sha256, "key_derivation": "hmac"}
+        self._current = Signer(keys[-1], **options)  # type: ignore[arg-type]
+        self._all = Signer(keys, **options) if len(keys) > 1 else None  # type: ignore[arg-type]
+
+    def sign(self, token: str) -> str:
+        """Return `token` signed with the newest key."""
+        return self._current.sign(token).decode()
+
+    def unsign(self, value: str) -> tuple[str, bool] | None:
+        """Verify a cookie value.
+
+        Returns:
+            `(token, signed_with_newest_key)`, or None if the value is not a valid signature.
+        """
+        try:
+            return self._current.unsign(value).decode(), True
+        except (BadData, UnicodeError):
+            pass
+        if self._all is None:
+            return None
+        try:
+            return self._all.unsign(value).decode(), False
+        except (BadData, UnicodeError):
+            return None
+
+
+def read_cookie(cookie_headers: Sequence[str], name: str) -> str | None:
+    """Return the value of cookie `name` from raw `Cookie` header values.
+
+    Stricter than a general cookie parser: None if the cookie is missing, empty, sent more
+    than once (two values for one name cannot be told apart safely), or longer than
+    `MAX_COOKIE_BYTES`. Names match exactly, case included.
+    """
+    found: str | None = None
+    for header in cookie_headers:
+        if name not in header:
+            continue
+        for part in header.split(";"):
+            key, sep, value = part.partition("=")
+            if not sep or key.strip() != name:
+                continue
+            if found is not None:
+                return None
+            found = value.strip()
+    if not found or len(found) > MAX_COOKIE_BYTES:
+        return None
+    return found

@@ -1,0 +1,156 @@
+"""`MemoryStore`: sessions in a dict of this process, for development, tests and single workers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from itertools import islice
+from datetime import datetime, timezone
+from typing import Any
+
+from fastapi_anchor.store import SessionExists, SessionRecord, StoreFull
+
+__all__ = ["DEFAULT_MAX_SESSIONS", "MemoryStore"]
+
+DEFAULT_MAX_SESSIONS = 100_000
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _dump(data: Mapping[str, Any]) -> str:
+    # Keeping data as JSON text means no caller can mutate what is stored, and data that a
+    # PostgreSQL store would refuse (sets, NaN, objects) is refused here too.
+    if not isinstance(data, Mapping):
+        raise TypeError(f"session data must be a mapping, got {type(data).__name__}")
+    return json.dumps(data, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(slots=True)
+class _Row:
+    user_id: str
+    created_at: datetime
+    expires_at: datetime
+    data_json: str
+
+    def record(self, session_id: str) -> SessionRecord:
+        return SessionRecord(
+            id=session_id,
+            user_id=self.user_id,
+            created_at=self.created_at,
+            expires_at=self.expires_at,
+            data=json.loads(self.data_json),
+        )
+
+
+class MemoryStore:
+    """A `SessionStore` in this process's memory.
+
+    Every method runs without awaiting, so it is atomic with respect to other tasks on the event
+    loop. Sessions vanish when the process exits and are not shared between workers: use a
+    PostgreSQL store for more than one process.
+
+    When `max_sessions` records are held, `create` first drops the expired ones (by `clock`);
+    if the store is still full it raises `StoreFull`, which the app answers with 503. Live
+    sessions are never evicted to make room.
+
+    Args:
+        max_sessions: Most records held at once.
+        clock: Returns the current aware time; used only to drop expired records when full.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_sessions: int = DEFAULT_MAX_SESSIONS,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        if max_sessions < 1:
+            raise ValueError(f"max_sessions must be at least 1, got {max_sessions}")
+        self.max_sessions = max_sessions
+        self._clock = clock
+        self._rows: dict[str, _Row] = {}
+        self._by_user: dict[str, set[str]] = {}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    async def create(self, record: SessionRecord) -> None:
+        """Store `record`; raise `SessionExists` if its id is taken, `StoreFull` if full."""
+        if record.id in self._rows:
+            raise SessionExists(f"session id {record.id[:8]}... is already stored")
+        row = _Row(record.user_id, record.created_at, record.expires_at, _dump(record.data))
+        if len(self._rows) >= self.max_sessions:
+            self._drop_expired(self._clock(), len(self._rows))
+            if len(self._rows) >= self.max_sessions:
+                raise StoreFull(f"MemoryStore holds its maximum of {self.max_sessions} sessions")
+        self._rows[record.id] = row
+        self._by_user.setdefault(record.user_id, set()).add(record.id)
+
+    async def get(self, session_id: str) -> SessionRecord | None:
+        """Return the record with this id, or None."""
+        row = self._rows.get(session_id)
+        return None if row is None else row.record(session_id)
+
+    async def update(
+        self,
+        session_id: str,
+        *,
+        expires_at: datetime | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Change `expires_at` and/or `data` of an existing record; False if it is gone."""
+        row = self._rows.get(session_id)
+        if row is None:
+            return False
+        new_data = None if data is None else _dump(data)
+        if expires_at is not None:
+            # Validate through SessionRecord's rules (aware, normalised to UTC).
+            row.expires_at = SessionRecord(
+                session_id, row.user_id, row.created_at, expires_at, {}
+            ).expires_at
+        if new_data is not None:
+            row.data_json = new_data
+        return True
+
+    async def delete(self, session_id: str) -> bool:
+        """Remove one record; return whether it existed."""
+        row = self._rows.pop(session_id, None)
+        if row is None:
+            return False
+        self._unindex(row.user_id, session_id)
+        return True
+
+    async def delete_user(self, user_id: str) -> int:
+        """Remove every record of `user_id`; return how many."""
+        ids = self._by_user.pop(user_id, set())
+        for session_id in ids:
+            del self._rows[session_id]
+        return len(ids)
+
+    async def list_user(self, user_id: str) -> list[SessionRecord]:
+        """Return every record of `user_id`."""
+        return [self._rows[i].record(i) for i in self._by_user.get(user_id, ())]
+
+    async def delete_expired(self, now: datetime, limit: int = 1000) -> int:
+        """Remove at most `limit` records with `expires_at <= now`; return how many."""
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        if now.tzinfo is None:
+            raise ValueError(f"now must be timezone-aware, got naive {now!r}")
+        return self._drop_expired(now, limit)
+
+    def _drop_expired(self, now: datetime, limit: int) -> int:
+        expired = list(islice((i for i, r in self._rows.items() if r.expires_at <= now), limit))
+        for session_id in expired:
+            row = self._rows.pop(session_id)
+            self._unindex(row.user_id, session_id)
+        return len(expired)
+
+    def _unindex(self, user_id: str, session_id: str) -> None:
+        ids = self._by_user[user_id]
+        ids.discard(session_id)
+        if not ids:
+            del self._by_user[user_id]

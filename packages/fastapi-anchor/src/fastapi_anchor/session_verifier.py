@@ -1,0 +1,80 @@
+"""`SessionVerifier`, the original README's dependency that turns a session id into its data."""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from typing import Any, Generic, TypeVar
+
+from fastapi import HTTPException, Request
+
+from fastapi_anchor.backends.session_backend import SessionBackend
+from fastapi_anchor.exceptions import StoreUnavailable
+from fastapi_anchor.frontends.session_frontend import FrontendError
+
+__all__ = ["SessionVerifier"]
+
+ID = TypeVar("ID")
+SessionModel = TypeVar("SessionModel")
+
+
+class SessionVerifier(ABC, Generic[ID, SessionModel]):
+    """Reads the session id its frontend found, loads the data and checks it.
+
+    Subclass it and define `identifier`, `backend`, `auto_error`, `auth_http_exception` and
+    `verify_session`. Put the frontend (the `SessionCookie` with the same identifier) in the
+    route's dependencies before this verifier.
+    """
+
+    @property
+    @abstractmethod
+    def identifier(self) -> str:
+        """Identifier shared with the frontend."""
+
+    @property
+    @abstractmethod
+    def backend(self) -> SessionBackend[ID, SessionModel]:
+        """The backend holding the sessions."""
+
+    @property
+    @abstractmethod
+    def auto_error(self) -> bool:
+        """Raise `auth_http_exception` on failure rather than returning None."""
+
+    @property
+    @abstractmethod
+    def auth_http_exception(self) -> HTTPException:
+        """The exception raised when the session is missing or refused."""
+
+    @abstractmethod
+    def verify_session(self, model: SessionModel) -> bool:
+        """Return whether the loaded session is acceptable (may also be `async def`)."""
+
+    async def __call__(self, request: Request) -> SessionModel | None:
+        """Return the session data of the request (or raise `auth_http_exception`)."""
+        ids: dict[str, Any] = getattr(request.state, "session_ids", {})
+        if self.identifier not in ids:
+            raise RuntimeError(
+                f"no session frontend with identifier {self.identifier!r} ran for this request: "
+                "add the SessionCookie to the route's dependencies"
+            )
+        session_id = ids[self.identifier]
+        if isinstance(session_id, FrontendError):
+            return self._refuse()
+        try:
+            data = await self.backend.read(session_id)
+        except StoreUnavailable as exc:
+            raise HTTPException(
+                503, detail="Session store unavailable", headers={"Retry-After": "1"}
+            ) from exc
+        if data is None:
+            return self._refuse()
+        verdict = self.verify_session(data)
+        if inspect.isawaitable(verdict):
+            verdict = await verdict
+        return data if verdict else self._refuse()
+
+    def _refuse(self) -> None:
+        if self.auto_error:
+            raise self.auth_http_exception
+        return None

@@ -1,0 +1,110 @@
+"""The store contract: `SessionRecord`, the `SessionStore` protocol and the errors a store raises.
+
+Adapters import only this module. Expiry is the core's business: a store keeps `expires_at` and
+returns what it holds, expired or not; only `delete_expired` looks at time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Protocol, runtime_checkable
+
+from fastapi_anchor.exceptions import SessionExists, StoreError, StoreFull, StoreUnavailable
+
+__all__ = [
+    "SessionExists",
+    "SessionRecord",
+    "SessionStore",
+    "StoreError",
+    "StoreFull",
+    "StoreUnavailable",
+]
+
+
+def _as_utc(name: str, value: datetime) -> datetime:
+    if not isinstance(value, datetime):
+        raise TypeError(f"SessionRecord.{name} must be a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"SessionRecord.{name} must be timezone-aware, got naive {value!r}")
+    return value.astimezone(timezone.utc)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """One stored session, as the store holds it.
+
+    Datetimes must be timezone-aware; they are normalised to UTC on construction, so records
+    compare equal whatever zone they were built in.
+
+    Attributes:
+        id: SHA-256 hex of the session token (64 characters); never the token itself.
+        user_id: Whom the session authenticates.
+        created_at: When the session was minted; the absolute timeout counts from here.
+        expires_at: The idle deadline; sliding refresh moves it forward.
+        data: A JSON object stored with the session, round-tripped exactly.
+    """
+
+    id: str
+    user_id: str
+    created_at: datetime
+    expires_at: datetime
+    data: Mapping[str, Any]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "created_at", _as_utc("created_at", self.created_at))
+        object.__setattr__(self, "expires_at", _as_utc("expires_at", self.expires_at))
+        if not isinstance(self.data, Mapping):
+            raise TypeError(f"SessionRecord.data must be a mapping, got {type(self.data).__name__}")
+
+
+@runtime_checkable
+class SessionStore(Protocol):
+    """Where sessions live. Every method is a coroutine; run the conformance suite on yours.
+
+    Errors of the backing service surface as `StoreUnavailable`; a duplicate id as
+    `SessionExists`. Returned records must not share mutable state with the store.
+    """
+
+    async def create(self, record: SessionRecord) -> None:
+        """Store a new record.
+
+        Raises:
+            SessionExists: The id is already stored; the stored record is left unchanged.
+        """
+        ...
+
+    async def get(self, session_id: str) -> SessionRecord | None:
+        """Return the record with exactly this id, expired or not, or None (one round trip)."""
+        ...
+
+    async def update(
+        self,
+        session_id: str,
+        *,
+        expires_at: datetime | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Change the given fields of an existing record; never inserts.
+
+        Returns:
+            True if the record existed and was updated, False if it is gone.
+        """
+        ...
+
+    async def delete(self, session_id: str) -> bool:
+        """Remove one record; return whether it existed. Deleting twice is not an error."""
+        ...
+
+    async def delete_user(self, user_id: str) -> int:
+        """Remove every record of `user_id`; return how many were removed."""
+        ...
+
+    async def list_user(self, user_id: str) -> list[SessionRecord]:
+        """Return every record of `user_id` (expired ones included), in no particular order."""
+        ...
+
+    async def delete_expired(self, now: datetime, limit: int = 1000) -> int:
+        """Remove at most `limit` records with `expires_at <= now`; return how many."""
+        ...
