@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from itertools import islice
 from datetime import datetime, timezone
 from typing import Any
 
-from fastapi_anchor.store import SessionExists, SessionRecord, StoreFull
+from fastapi_anchor.schema import dump_data, load_data
+from fastapi_anchor.store import SessionExists, SessionRecord, StoreFull, check_expiry_args
 
 __all__ = ["DEFAULT_MAX_SESSIONS", "MemoryStore"]
 
@@ -18,14 +18,6 @@ DEFAULT_MAX_SESSIONS = 100_000
 
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _dump(data: Mapping[str, Any]) -> str:
-    # Keeping data as JSON text means no caller can mutate what is stored, and data that a
-    # PostgreSQL store would refuse (sets, NaN, objects) is refused here too.
-    if not isinstance(data, Mapping):
-        raise TypeError(f"session data must be a mapping, got {type(data).__name__}")
-    return json.dumps(data, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(slots=True)
@@ -41,7 +33,7 @@ class _Row:
             user_id=self.user_id,
             created_at=self.created_at,
             expires_at=self.expires_at,
-            data=json.loads(self.data_json),
+            data=load_data(self.data_json),
         )
 
 
@@ -81,7 +73,7 @@ class MemoryStore:
         """Store `record`; raise `SessionExists` if its id is taken, `StoreFull` if full."""
         if record.id in self._rows:
             raise SessionExists(f"session id {record.id[:8]}... is already stored")
-        row = _Row(record.user_id, record.created_at, record.expires_at, _dump(record.data))
+        row = _Row(record.user_id, record.created_at, record.expires_at, dump_data(record.data))
         if len(self._rows) >= self.max_sessions:
             self._drop_expired(self._clock(), len(self._rows))
             if len(self._rows) >= self.max_sessions:
@@ -105,7 +97,7 @@ class MemoryStore:
         row = self._rows.get(session_id)
         if row is None:
             return False
-        new_data = None if data is None else _dump(data)
+        new_data = None if data is None else dump_data(data)
         if expires_at is not None:
             # Validate through SessionRecord's rules (aware, normalised to UTC).
             row.expires_at = SessionRecord(
@@ -136,10 +128,7 @@ class MemoryStore:
 
     async def delete_expired(self, now: datetime, limit: int = 1000) -> int:
         """Remove at most `limit` records with `expires_at <= now`; return how many."""
-        if limit < 1:
-            raise ValueError(f"limit must be at least 1, got {limit}")
-        if now.tzinfo is None:
-            raise ValueError(f"now must be timezone-aware, got naive {now!r}")
+        check_expiry_args(now, limit)
         return self._drop_expired(now, limit)
 
     def _drop_expired(self, now: datetime, limit: int) -> int:

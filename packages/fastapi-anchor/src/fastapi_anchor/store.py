@@ -1,6 +1,7 @@
 """The store contract: `SessionRecord`, the `SessionStore` protocol and the errors a store raises.
 
-Adapters import only this module. Expiry is the core's business: a store keeps `expires_at` and
+Adapters import only this module: it also re-exports the shared table's definition and the
+JSON encoding of `data` from `fastapi_anchor.schema`. Expiry is the core's business: a store keeps `expires_at` and
 returns what it holds, expired or not; only `delete_expired` looks at time.
 """
 
@@ -12,14 +13,29 @@ from datetime import datetime, timezone
 from typing import Any, Protocol, runtime_checkable
 
 from fastapi_anchor.exceptions import SessionExists, StoreError, StoreFull, StoreUnavailable
+from fastapi_anchor.schema import (
+    DEFAULT_TABLE_NAME,
+    create_table_sql,
+    dump_data,
+    index_name,
+    load_data,
+    quote_table,
+)
 
 __all__ = [
+    "DEFAULT_TABLE_NAME",
     "SessionExists",
     "SessionRecord",
     "SessionStore",
     "StoreError",
     "StoreFull",
     "StoreUnavailable",
+    "check_expiry_args",
+    "create_table_sql",
+    "dump_data",
+    "index_name",
+    "load_data",
+    "quote_table",
 ]
 
 
@@ -29,6 +45,18 @@ def _as_utc(name: str, value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"SessionRecord.{name} must be timezone-aware, got naive {value!r}")
     return value.astimezone(timezone.utc)
+
+
+def check_expiry_args(now: datetime, limit: int) -> None:
+    """Validate the arguments of `SessionStore.delete_expired` (every store calls this).
+
+    Raises:
+        ValueError: `now` is naive or `limit` is below 1.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"now must be timezone-aware, got naive {now!r}")
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
 
 
 @dataclass(frozen=True, slots=True)

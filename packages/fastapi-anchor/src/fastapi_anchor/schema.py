@@ -1,0 +1,80 @@
+"""The shared PostgreSQL table every adapter reads and writes, and how data is encoded in it.
+
+One table for all adapters means an application can switch ORM without migrating sessions.
+Column names, types, nullability, defaults and indexed columns must match `create_table_sql`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "DEFAULT_TABLE_NAME",
+    "create_table_sql",
+    "dump_data",
+    "index_name",
+    "load_data",
+    "quote_table",
+]
+
+DEFAULT_TABLE_NAME = "anchor_sessions"
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+def _checked(kind: str, name: str) -> str:
+    if not _IDENTIFIER.match(name):
+        raise ValueError(
+            f"{kind} name must be a plain identifier (letters, digits, _; up to 63), got {name!r}"
+        )
+    return name
+
+
+def quote_table(table: str = DEFAULT_TABLE_NAME, schema: str | None = None) -> str:
+    """Return the quoted, validated SQL name of the table, like `"auth"."anchor_sessions"`."""
+    quoted = f'"{_checked("table", table)}"'
+    return f'"{_checked("schema", schema)}".{quoted}' if schema else quoted
+
+
+def index_name(table: str, column: str) -> str:
+    """Return the name of the index on `column`, like `anchor_sessions_user_id_idx`."""
+    return f"{table}_{column}_idx"
+
+
+def create_table_sql(table: str = DEFAULT_TABLE_NAME, schema: str | None = None) -> list[str]:
+    """Return the idempotent statements that create the shared table and its indexes."""
+    name = quote_table(table, schema)
+    return [
+        f"CREATE TABLE IF NOT EXISTS {name} (\n"
+        "    id          varchar(64)  PRIMARY KEY,\n"
+        "    user_id     varchar(255) NOT NULL,\n"
+        "    data        jsonb        NOT NULL DEFAULT '{}',\n"
+        "    created_at  timestamptz  NOT NULL,\n"
+        "    expires_at  timestamptz  NOT NULL\n"
+        ")",
+        f'CREATE INDEX IF NOT EXISTS "{index_name(table, "user_id")}" ON {name} (user_id)',
+        f'CREATE INDEX IF NOT EXISTS "{index_name(table, "expires_at")}" ON {name} (expires_at)',
+    ]
+
+
+def dump_data(data: Mapping[str, Any]) -> str:
+    """Encode session data as compact JSON text; refuse what PostgreSQL's jsonb would refuse.
+
+    Raises:
+        TypeError: `data` is not a mapping, or holds something JSON cannot encode.
+        ValueError: `data` holds NaN or an infinity.
+    """
+    if not isinstance(data, Mapping):
+        raise TypeError(f"session data must be a mapping, got {type(data).__name__}")
+    return json.dumps(data, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+
+
+def load_data(text: str | bytes) -> dict[str, Any]:
+    """Decode JSON text written by `dump_data` (or read from a jsonb column as text)."""
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise TypeError(f"stored session data is not a JSON object: {type(value).__name__}")
+    return value
