@@ -150,9 +150,7 @@ class Anchor:
         except StoreUnavailable as exc:
             self._unavailable(exc)
         now = self.clock()
-        return sorted(
-            (r for r in records if self._is_live(r, now)), key=lambda r: r.expires_at
-        )
+        return sorted((r for r in records if self._is_live(r, now)), key=lambda r: r.expires_at)
 
     async def update_data(self, session: SessionRecord, data: Mapping[str, Any]) -> SessionRecord:
         """Replace the data of `session`; 401 if it has ended meanwhile."""

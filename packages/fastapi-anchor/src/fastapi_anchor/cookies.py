@@ -28,6 +28,9 @@ MAX_COOKIE_BYTES = 4096
 MIN_SECRET_LENGTH = 32
 """Shortest secret key `CookieSigner` accepts by default (characters)."""
 
+KEY_COMMAND = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+"""Shell command that prints a good secret key; quoted in error messages."""
+
 HOST_PREFIX = "__Host-"
 SECURE_PREFIX = "__Secure-"
 
@@ -137,7 +140,7 @@ class CookieSigner:
             if len(key) < max(min_length, 1):
                 raise ConfigurationError(
                     f"secret key too short: {len(key)} characters, need at least {min_length} "
-                    "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+                    f"(generate one with: {KEY_COMMAND})"
                 )
         options = {"salt": salt, "digest_method": hashlib.sha256, "key_derivation": "hmac"}
         self._current = Signer(keys[-1], **options)  # type: ignore[arg-type]

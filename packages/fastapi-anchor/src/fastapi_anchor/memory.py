@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from itertools import islice
 from datetime import datetime, timezone
+from itertools import islice
 from typing import Any
 
 from fastapi_anchor.schema import dump_data, load_data

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable
 from typing import Any, Generic, TypeVar
 
 from fastapi import HTTPException, Request
@@ -47,7 +48,7 @@ class SessionVerifier(ABC, Generic[ID, SessionModel]):
         """The exception raised when the session is missing or refused."""
 
     @abstractmethod
-    def verify_session(self, model: SessionModel) -> bool:
+    def verify_session(self, model: SessionModel) -> bool | Awaitable[bool]:
         """Return whether the loaded session is acceptable (may also be `async def`)."""
 
     async def __call__(self, request: Request) -> SessionModel | None:
@@ -70,11 +71,10 @@ class SessionVerifier(ABC, Generic[ID, SessionModel]):
         if data is None:
             return self._refuse()
         verdict = self.verify_session(data)
-        if inspect.isawaitable(verdict):
-            verdict = await verdict
-        return data if verdict else self._refuse()
+        accepted = await verdict if inspect.isawaitable(verdict) else verdict
+        return data if accepted else self._refuse()
 
-    def _refuse(self) -> None:
+    def _refuse(self) -> SessionModel | None:
         if self.auto_error:
             raise self.auth_http_exception
         return None

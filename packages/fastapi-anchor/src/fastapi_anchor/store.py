@@ -1,8 +1,10 @@
 """The store contract: `SessionRecord`, the `SessionStore` protocol and the errors a store raises.
 
-Adapters import only this module: it also re-exports the shared table's definition and the
-JSON encoding of `data` from `fastapi_anchor.schema`. Expiry is the core's business: a store keeps `expires_at` and
-returns what it holds, expired or not; only `delete_expired` looks at time.
+Adapters import only this module: it also re-exports the shared table's definition and
+the JSON encoding of `data` from `fastapi_anchor.schema`.
+
+Expiry is the core's business: a store keeps `expires_at` and returns what it holds,
+expired or not; only `delete_expired` looks at time.
 """
 
 from __future__ import annotations

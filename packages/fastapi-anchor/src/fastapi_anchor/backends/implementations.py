@@ -16,10 +16,10 @@ from fastapi_anchor.memory import MemoryStore
 __all__ = [
     "BackendError",
     "InMemoryBackend",
-    "PostgresBackend",
-    "PostgresSessionData",
+    "PostgresBackend",  # noqa: F822 (provided lazily by __getattr__)
+    "PostgresSessionData",  # noqa: F822 (provided lazily by __getattr__)
     "SessionBackend",
-    "anchor_sessions_table",
+    "anchor_sessions_table",  # noqa: F822 (provided lazily by __getattr__)
 ]
 
 ID = TypeVar("ID")

@@ -15,7 +15,13 @@ from fastapi.openapi.models import APIKey, APIKeyIn
 from fastapi.security.base import SecurityBase
 from pydantic import BaseModel
 
-from fastapi_anchor.cookies import MIN_SECRET_LENGTH, CookieSettings, CookieSigner, read_cookie
+from fastapi_anchor.cookies import (
+    KEY_COMMAND,
+    MIN_SECRET_LENGTH,
+    CookieSettings,
+    CookieSigner,
+    read_cookie,
+)
 from fastapi_anchor.frontends.session_frontend import FrontendError, SessionFrontend
 
 __all__ = ["CookieParameters", "InsecureSecretWarning", "SessionCookie"]
@@ -84,7 +90,7 @@ class SessionCookie(SecurityBase, SessionFrontend[UUID]):
         if any(len(k) < MIN_SECRET_LENGTH for k in keys):
             warnings.warn(
                 f"secret_key is shorter than {MIN_SECRET_LENGTH} characters; use a random one "
-                "(python -c 'import secrets; print(secrets.token_urlsafe(32))')",
+                f"({KEY_COMMAND})",
                 InsecureSecretWarning,
                 stacklevel=2,
             )
@@ -99,7 +105,7 @@ class SessionCookie(SecurityBase, SessionFrontend[UUID]):
         """Name shared with the verifier."""
         return self._identifier
 
-    async def __call__(self, request: Request) -> UUID | FrontendError:  # type: ignore[override]
+    async def __call__(self, request: Request) -> UUID | FrontendError:
         """Return the verified session id, or a `FrontendError` (401 if `auto_error`)."""
         result = self._read(request)
         _state_ids(request)[self._identifier] = result

@@ -1,0 +1,67 @@
+"""MemoryStore behaviour beyond the conformance suite: its size bound."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import anyio
+import pytest
+
+from fastapi_anchor import MemoryStore, SessionRecord, StoreFull, StoreUnavailable, hash_token
+
+T0 = datetime(2030, 1, 1, tzinfo=timezone.utc)
+
+
+def record(n: int, expires_in: timedelta = timedelta(hours=1)) -> SessionRecord:
+    return SessionRecord(hash_token(str(n)), f"user{n}", T0, T0 + expires_in, {})
+
+
+@pytest.mark.anyio
+async def test_full_store_drops_expired_sessions_before_refusing() -> None:
+    store = MemoryStore(max_sessions=3, clock=lambda: T0 + timedelta(minutes=30))
+    await store.create(record(1, timedelta(minutes=10)))  # expired by the clock
+    await store.create(record(2))
+    await store.create(record(3))
+    await store.create(record(4))  # makes room by dropping record 1
+    assert await store.get(record(1).id) is None
+    assert len(store) == 3
+
+
+@pytest.mark.anyio
+async def test_full_store_refuses_new_sessions_and_keeps_live_ones() -> None:
+    store = MemoryStore(max_sessions=2, clock=lambda: T0)
+    await store.create(record(1))
+    await store.create(record(2))
+    with pytest.raises(StoreFull, match="maximum of 2"):
+        await store.create(record(3))
+    assert issubclass(StoreFull, StoreUnavailable)  # answered with 503
+    assert await store.get(record(1).id) is not None
+    assert await store.get(record(2).id) is not None
+
+
+def test_size_bound_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_sessions"):
+        MemoryStore(max_sessions=0)
+
+
+@pytest.mark.anyio
+async def test_data_that_json_cannot_hold_is_refused() -> None:
+    store = MemoryStore()
+    with pytest.raises(TypeError):
+        await store.create(SessionRecord("x" * 64, "u", T0, T0, {"when": T0}))
+    with pytest.raises(ValueError, match="Out of range float"):
+        await store.create(SessionRecord("y" * 64, "u", T0, T0, {"n": float("nan")}))
+    assert len(store) == 0
+
+
+def test_naive_datetimes_are_refused_by_the_record() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        SessionRecord("x" * 64, "u", datetime(2030, 1, 1), T0, {})
+
+
+def test_delete_expired_refuses_bad_arguments() -> None:
+    store = MemoryStore()
+    with pytest.raises(ValueError, match="limit"):
+        anyio.run(store.delete_expired, T0, 0)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        anyio.run(store.delete_expired, datetime(2030, 1, 1))
