@@ -1,0 +1,128 @@
+"""A small FastAPI app on FastAPI Anchor's memory store: a login form and JSON session routes.
+
+Run it with `hatch run example`, then open http://127.0.0.1:8000 and log in as alice/wonderland
+or bob/builder. Browsers accept the Secure session cookie on 127.0.0.1 and localhost.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+from datetime import timedelta
+from html import escape
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Form, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from fastapi_anchor import Anchor, MemoryStore, SessionRecord
+
+# Demo accounts. A real app checks a password hash from its user table.
+USERS = {"alice": "wonderland", "bob": "builder"}
+
+# Set ANCHOR_SECRET_KEY to keep sessions valid across restarts of a persistent store; the
+# memory store forgets them on restart anyway, so a fresh random key is fine here.
+anchor = Anchor(
+    MemoryStore(),
+    secret_keys=os.environ.get("ANCHOR_SECRET_KEY") or secrets.token_urlsafe(32),
+    idle_timeout=timedelta(hours=8),
+    absolute_timeout=timedelta(days=7),
+)
+
+app = FastAPI(title="FastAPI Anchor example")
+
+CurrentSession = Annotated[SessionRecord, Depends(anchor.session)]
+MaybeSession = Annotated[SessionRecord | None, Depends(anchor.optional_session)]
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>FastAPI Anchor example</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}}
+form,button{{margin:.5rem 0}} input{{display:block;margin:.25rem 0 .75rem;padding:.3rem}}
+.error{{color:#b00}} pre{{background:#f4f4f4;padding:.75rem;overflow:auto}}</style></head>
+<body><h1>FastAPI Anchor</h1>{body}</body></html>"""
+
+LOGIN_FORM = """<p>Log in as <code>alice</code> / <code>wonderland</code> or
+<code>bob</code> / <code>builder</code>.</p>{error}
+<form method="post" action="/login">
+<label>User <input name="username" autocomplete="username" required></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required>
+</label><button type="submit">Log in</button></form>"""
+
+ACCOUNT = """<p id="greeting">Logged in as <strong>{user}</strong>.</p>
+<button id="logout" type="button">Log out</button>
+<button id="logout-everywhere" type="button">Log out everywhere</button>
+<h2>Your sessions</h2><pre id="sessions">loading...</pre>
+<script>
+async function post(path) {{
+  await fetch(path, {{method: "POST"}});
+  location.reload();
+}}
+document.getElementById("logout").onclick = () => post("/logout");
+document.getElementById("logout-everywhere").onclick = () => post("/logout-everywhere");
+fetch("/sessions").then(r => r.json()).then(s => {{
+  document.getElementById("sessions").textContent = JSON.stringify(s, null, 2);
+}});
+</script>"""
+
+
+@app.get("/", response_class=HTMLResponse)
+async def home(session: MaybeSession, error: str | None = None) -> str:
+    """The login form, or the account page of the logged-in user."""
+    if session is None:
+        message = '<p class="error">Wrong user or password.</p>' if error else ""
+        return PAGE.format(body=LOGIN_FORM.format(error=message))
+    return PAGE.format(body=ACCOUNT.format(user=escape(session.user_id)))
+
+
+@app.post("/login")
+async def login(
+    username: Annotated[str, Form()], password: Annotated[str, Form()]
+) -> RedirectResponse:
+    """Check the form's credentials, start a session and go back to the home page."""
+    expected = USERS.get(username)
+    if expected is None or not hmac.compare_digest(password, expected):
+        return RedirectResponse("/?error=1", status_code=303)
+    response = RedirectResponse("/", status_code=303)
+    await anchor.login(response, username, {"login_method": "password"})
+    return response
+
+
+@app.get("/me")
+async def me(session: CurrentSession) -> dict[str, Any]:
+    """Who is logged in, and when the session ends if left idle."""
+    return {
+        "user_id": session.user_id,
+        "created_at": session.created_at.isoformat(),
+        "expires_at": session.expires_at.isoformat(),
+        "data": dict(session.data),
+    }
+
+
+@app.get("/sessions")
+async def my_sessions(session: CurrentSession) -> list[dict[str, Any]]:
+    """The user's live sessions (never their tokens)."""
+    return [
+        {
+            "id": record.id[:8],
+            "current": record.id == session.id,
+            "created_at": record.created_at.isoformat(),
+            "expires_at": record.expires_at.isoformat(),
+        }
+        for record in await anchor.sessions(session.user_id)
+    ]
+
+
+@app.post("/logout")
+async def logout(response: Response, session: MaybeSession) -> dict[str, bool]:
+    """End this session; harmless when already logged out."""
+    await anchor.logout(response, session)
+    return {"ok": True}
+
+
+@app.post("/logout-everywhere")
+async def logout_everywhere(response: Response, session: CurrentSession) -> dict[str, int]:
+    """End every session of this user, on every device."""
+    ended = await anchor.logout_all(session.user_id)
+    anchor.clear_cookie(response)
+    return {"ended": ended}

@@ -1,0 +1,92 @@
+"""The example app: login form, JSON routes, logout and logout everywhere."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+
+@pytest.fixture
+def app_module() -> object:
+    module = importlib.import_module("examples.app")
+    return importlib.reload(module)  # a fresh memory store per test
+
+
+@pytest.fixture
+def client(app_module: object) -> Iterator[TestClient]:
+    with TestClient(app_module.app, base_url="https://testserver") as c:  # type: ignore[attr-defined]
+        yield c
+
+
+def log_in(client: TestClient, user: str = "alice", password: str = "wonderland") -> None:
+    response = client.post(
+        "/login", data={"username": user, "password": password}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+
+
+def test_home_shows_the_login_form_to_visitors(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert '<form method="post" action="/login">' in page.text
+    assert client.get("/me").status_code == 401
+
+
+def test_wrong_password_sets_no_cookie(client: TestClient) -> None:
+    response = client.post(
+        "/login", data={"username": "alice", "password": "nope"}, follow_redirects=False
+    )
+    assert response.headers["location"] == "/?error=1"
+    assert "set-cookie" not in response.headers
+    assert "Wrong user or password" in client.get("/?error=1").text
+
+
+def test_login_me_sessions_logout_replay(client: TestClient) -> None:
+    log_in(client)
+    assert "Logged in as <strong>alice</strong>" in client.get("/").text
+    me = client.get("/me").json()
+    assert me["user_id"] == "alice"
+    assert me["data"] == {"login_method": "password"}
+    [listed] = client.get("/sessions").json()
+    assert listed["current"] is True
+    assert len(listed["id"]) == 8
+    old = client.cookies["session"]
+    assert client.post("/logout").json() == {"ok": True}
+    client.cookies.clear()
+    assert client.get("/me", headers={"cookie": f"session={old}"}).status_code == 401
+
+
+def test_logout_everywhere_ends_the_other_devices(app_module: object) -> None:
+    app = app_module.app  # type: ignore[attr-defined]
+    with (
+        TestClient(app, base_url="https://testserver") as laptop,
+        TestClient(app, base_url="https://testserver") as phone,
+        TestClient(app, base_url="https://testserver") as bob,
+    ):
+        log_in(laptop)
+        log_in(phone)
+        log_in(bob, "bob", "builder")
+        assert len(phone.get("/sessions").json()) == 2
+        assert laptop.post("/logout-everywhere").json() == {"ended": 2}
+        assert phone.get("/me").status_code == 401
+        assert laptop.get("/me").status_code == 401
+        assert bob.get("/me").status_code == 200
+
+
+def test_safe_methods_change_nothing(client: TestClient) -> None:
+    log_in(client)
+    before = client.get("/sessions").json()
+    for path in ("/", "/me", "/sessions", "/logout", "/logout-everywhere"):
+        client.get(path)
+    assert client.get("/sessions").json() == before
+
+
+def test_cross_site_logout_everywhere_is_refused(client: TestClient) -> None:
+    log_in(client)
+    response = client.post("/logout-everywhere", headers={"origin": "https://evil.example"})
+    assert response.status_code == 403
+    assert client.get("/me").status_code == 200
