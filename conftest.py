@@ -14,6 +14,7 @@ import asyncio
 import os
 import secrets
 import tempfile
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,9 +35,12 @@ async def _answers(dsn: str) -> bool:
 
 def start_embedded_server(directory: str) -> Any:
     """Start a private PostgreSQL from the pgserver wheel in `directory`; return the server."""
-    import pgserver
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (as on CI machines); harmless here.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+        import pgserver
 
-    return pgserver.get_server(directory, cleanup_mode="stop")
+        return pgserver.get_server(directory, cleanup_mode="stop")
 
 
 def _with_database(dsn: str, database: str) -> str:

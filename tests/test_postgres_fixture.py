@@ -16,3 +16,25 @@ async def test_postgres_dsn_is_a_fresh_database_of_this_run(postgres_dsn: str) -
         await conn.close()
     assert name.startswith("anchor_test_")
     assert tables == 0
+
+
+def test_embedded_fallback_server_starts_answers_and_stops(tmp_path: pytest.TempPathFactory) -> None:
+    """The pgserver fallback (used when nothing answers on 127.0.0.1:5432) works here."""
+    import asyncio
+
+    from conftest import start_embedded_server
+
+    server = start_embedded_server(str(tmp_path))
+    try:
+        uri = server.get_uri()
+
+        async def version() -> str:
+            conn = await asyncpg.connect(uri)
+            try:
+                return str(await conn.fetchval("SHOW server_version"))
+            finally:
+                await conn.close()
+
+        assert asyncio.run(version()).split(".")[0].isdigit()
+    finally:
+        server.cleanup()
