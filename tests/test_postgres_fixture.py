@@ -1,5 +1,7 @@
 """The PostgreSQL test service itself: reachable, and a database of this run's own."""
 
+from pathlib import Path
+
 import asyncpg
 import pytest
 
@@ -18,7 +20,7 @@ async def test_postgres_dsn_is_a_fresh_database_of_this_run(postgres_dsn: str) -
     assert tables == 0
 
 
-def test_embedded_fallback_server_starts_answers_and_stops(tmp_path: pytest.TempPathFactory) -> None:
+def test_embedded_fallback_server_starts_answers_and_stops(tmp_path: Path) -> None:
     """The pgserver fallback (used when nothing answers on 127.0.0.1:5432) works here."""
     import asyncio
 

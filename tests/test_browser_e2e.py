@@ -1,0 +1,118 @@
+"""End to end in a real browser: Chromium (Debian's) drives the example app served by uvicorn."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from live_server import ROOT, live_server
+
+CHROMIUM = os.environ.get("ANCHOR_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _require_browser() -> Any:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    missing = sync_playwright is None or shutil.which(CHROMIUM) is None
+    if missing:
+        reason = f"needs the playwright package and Chromium at {CHROMIUM}"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"browser test required under CI=true: {reason}", pytrace=False)
+        pytest.skip(reason)
+    return sync_playwright
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_playwright = _require_browser()
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    with live_server("examples.app:app") as url:
+        yield url
+
+
+def log_in(page: Any, base_url: str, user: str = "alice", password: str = "wonderland") -> None:
+    page.goto(f"{base_url}/")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#greeting")
+
+
+def status_of(page: Any, url: str) -> int:
+    response = page.goto(url)
+    assert response is not None
+    return int(response.status)
+
+
+def test_login_cookie_hidden_from_scripts_logout_and_replay(browser: Any, base_url: str) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        log_in(page, base_url)
+        assert "Logged in as alice" in page.inner_text("#greeting")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.wait_for_function("document.getElementById('sessions').textContent.includes('[')")
+        page.screenshot(path=str(ARTIFACTS / "browser-logged-in.png"), full_page=True)
+
+        [cookie] = [c for c in context.cookies() if c["name"] == "session"]
+        assert cookie["httpOnly"] is True
+        assert cookie["secure"] is True
+        assert cookie["sameSite"] == "Lax"
+        assert "session=" not in page.evaluate("document.cookie")
+
+        assert status_of(page, f"{base_url}/me") == 200
+        assert '"user_id":"alice"' in page.content()
+
+        page.goto(f"{base_url}/")
+        page.click("#logout")
+        page.wait_for_selector("form[action='/login']")
+        assert [c for c in context.cookies() if c["name"] == "session"] == []
+
+        context.add_cookies([{**cookie}])  # an attacker replays the stolen, logged-out cookie
+        assert status_of(page, f"{base_url}/me") == 401
+    finally:
+        context.close()
+
+
+def test_log_out_everywhere_ends_the_other_browser(browser: Any, base_url: str) -> None:
+    laptop, phone = browser.new_context(), browser.new_context()
+    try:
+        laptop_page, phone_page = laptop.new_page(), phone.new_page()
+        log_in(laptop_page, base_url)
+        log_in(phone_page, base_url)
+        assert status_of(phone_page, f"{base_url}/me") == 200
+
+        laptop_page.goto(f"{base_url}/")
+        laptop_page.click("#logout-everywhere")
+        laptop_page.wait_for_selector("form[action='/login']")
+
+        assert status_of(phone_page, f"{base_url}/me") == 401
+        phone_page.goto(f"{base_url}/")
+        assert phone_page.locator("form[action='/login']").count() == 1
+    finally:
+        laptop.close()
+        phone.close()
