@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import string
+
 import pytest
 
 from fastapi_anchor import ConfigurationError, CookieSettings, CookieSigner
@@ -82,3 +84,15 @@ def test_read_cookie_is_strict() -> None:
     assert read_cookie(["sessionx=v"], "session") is None
     assert read_cookie([f"session={'v' * (MAX_COOKIE_BYTES + 1)}"], "session") is None
     assert read_cookie([], "session") is None
+
+
+def test_only_the_canonical_signature_verifies() -> None:
+    """Base64 decoders skip stray bytes and unused bits; the signature must match exactly."""
+    signer = CookieSigner(NEW)
+    value = signer.sign("tok")
+    alphabet = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
+    # 32 bytes fill 42 characters and 4 bits of the 43rd; its 2 low bits are unused.
+    same_bits = alphabet[alphabet.index(value[-1]) + 1]
+    for altered in (value + "\x80", value + "=", value + "!", value[:-1] + same_bits):
+        assert signer.unsign(altered) is None, altered
+    assert signer.unsign(value) == ("tok", True)

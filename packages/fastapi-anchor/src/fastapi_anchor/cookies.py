@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from itsdangerous import BadData, Signer
+from itsdangerous import Signer
+from itsdangerous.encoding import base64_encode
 
 from fastapi_anchor.exceptions import ConfigurationError
 
@@ -143,29 +145,36 @@ class CookieSigner:
                     f"(generate one with: {KEY_COMMAND})"
                 )
         options = {"salt": salt, "digest_method": hashlib.sha256, "key_derivation": "hmac"}
-        self._current = Signer(keys[-1], **options)  # type: ignore[arg-type]
-        self._all = Signer(keys, **options) if len(keys) > 1 else None  # type: ignore[arg-type]
+        # Newest first: the common case verifies with one HMAC.
+        self._signers = [Signer(key, **options) for key in reversed(keys)]  # type: ignore[arg-type]
+        # Derived once: itsdangerous derives the HMAC key again on every call.
+        self._hmac_keys = [signer.derive_key() for signer in self._signers]
 
     def sign(self, token: str) -> str:
         """Return `token` signed with the newest key."""
-        return self._current.sign(token).decode()
+        return self._signers[0].sign(token).decode()
 
     def unsign(self, value: str) -> tuple[str, bool] | None:
         """Verify a cookie value.
 
+        The signature must be exactly the one we would write: base64 decoders tolerate stray
+        characters and unused bits, so comparing decoded bytes would accept altered cookies.
+
         Returns:
             `(token, signed_with_newest_key)`, or None if the value is not a valid signature.
         """
-        try:
-            return self._current.unsign(value).decode(), True
-        except (BadData, UnicodeError):
-            pass
-        if self._all is None:
+        token, sep, signature = value.rpartition(".")
+        if not sep or not token:
             return None
         try:
-            return self._all.unsign(value).decode(), False
-        except (BadData, UnicodeError):
+            token_bytes, signature_bytes = token.encode("ascii"), signature.encode("ascii")
+        except UnicodeEncodeError:
             return None
+        for index, key in enumerate(self._hmac_keys):
+            expected = base64_encode(hmac.digest(key, token_bytes, "sha256"))
+            if hmac.compare_digest(expected, signature_bytes):
+                return token, index == 0
+        return None
 
 
 def read_cookie(cookie_headers: Sequence[str], name: str) -> str | None:
