@@ -13,6 +13,7 @@ from fastapi_anchor.exceptions import (
     StoreError,
     StoreFull,
     StoreUnavailable,
+    TableMissing,
 )
 from fastapi_anchor.memory import MemoryStore
 from fastapi_anchor.store import SessionRecord, SessionStore
@@ -36,6 +37,7 @@ __all__ = [
     "StoreError",
     "StoreFull",
     "StoreUnavailable",
+    "TableMissing",
     "__version__",
     "hash_token",
     "new_token",

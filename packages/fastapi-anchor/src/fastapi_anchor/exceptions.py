@@ -7,7 +7,8 @@ The tree::
     └── StoreError                raised by a SessionStore
         ├── SessionExists         create() with an id that is already stored
         └── StoreUnavailable      the store cannot answer now; the app answers 503
-            └── StoreFull         MemoryStore reached its size bound
+            ├── StoreFull         MemoryStore reached its size bound
+            └── TableMissing      the sessions table does not exist (not created or migrated)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ __all__ = [
     "StoreError",
     "StoreFull",
     "StoreUnavailable",
+    "TableMissing",
 ]
 
 
@@ -48,3 +50,7 @@ class StoreUnavailable(StoreError):
 
 class StoreFull(StoreUnavailable):
     """`MemoryStore` holds its maximum number of live sessions and cannot take another."""
+
+
+class TableMissing(StoreUnavailable):
+    """The sessions table does not exist; the message names the command that creates it."""

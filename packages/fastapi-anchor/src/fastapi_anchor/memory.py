@@ -131,6 +131,11 @@ class MemoryStore:
         check_expiry_args(now, limit)
         return self._drop_expired(now, limit)
 
+    async def count_expired(self, now: datetime) -> int:
+        """Return how many records have `expires_at <= now`."""
+        check_expiry_args(now, 1)
+        return sum(1 for row in self._rows.values() if row.expires_at <= now)
+
     def _drop_expired(self, now: datetime, limit: int) -> int:
         expired = list(islice((i for i, r in self._rows.items() if r.expires_at <= now), limit))
         for session_id in expired:

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol, runtime_checkable
 
-from fastapi_anchor.exceptions import SessionExists, StoreError, StoreFull, StoreUnavailable
+from fastapi_anchor.exceptions import (
+    SessionExists,
+    StoreError,
+    StoreFull,
+    StoreUnavailable,
+    TableMissing,
+)
 from fastapi_anchor.schema import (
     DEFAULT_TABLE_NAME,
     create_table_sql,
@@ -26,12 +32,14 @@ from fastapi_anchor.schema import (
 
 __all__ = [
     "DEFAULT_TABLE_NAME",
+    "CountsExpired",
     "SessionExists",
     "SessionRecord",
     "SessionStore",
     "StoreError",
     "StoreFull",
     "StoreUnavailable",
+    "TableMissing",
     "check_expiry_args",
     "create_table_sql",
     "dump_data",
@@ -137,4 +145,13 @@ class SessionStore(Protocol):
 
     async def delete_expired(self, now: datetime, limit: int = 1000) -> int:
         """Remove at most `limit` records with `expires_at <= now`; return how many."""
+        ...
+
+
+@runtime_checkable
+class CountsExpired(Protocol):
+    """Optional store capability: count expired records (for `fastapi-anchor cleanup --dry-run`)."""
+
+    async def count_expired(self, now: datetime) -> int:
+        """Return how many records have `expires_at <= now`."""
         ...

@@ -1,0 +1,179 @@
+"""The `fastapi-anchor` command: clean up expired sessions, list and revoke a user's sessions.
+
+    fastapi-anchor --app myapp.auth:anchor cleanup [--batch-size 1000] [--dry-run]
+    fastapi-anchor --app myapp.auth:anchor sessions USER_ID
+    fastapi-anchor --app myapp.auth:anchor revoke USER_ID
+    fastapi-anchor --app myapp.auth:anchor revoke --session STORED_ID
+
+`--app` (or `FASTAPI_ANCHOR_APP`) names the application's `Anchor`, a store, or a function that
+returns one. Exit codes: 0 done, 1 nothing matched (revoke), 2 bad usage or import string,
+3 store unavailable, 4 sessions table missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+
+from fastapi_anchor.exceptions import ConfigurationError, StoreUnavailable, TableMissing
+from fastapi_anchor.loading import Target, load_target, opened
+from fastapi_anchor.store import CountsExpired
+
+__all__ = ["app", "main"]
+
+EXIT_NOTHING_MATCHED = 1
+EXIT_USAGE = 2
+EXIT_UNAVAILABLE = 3
+EXIT_TABLE_MISSING = 4
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="fastapi-anchor",
+    help="Manage FastAPI Anchor sessions: clean up expired ones, list and revoke a user's.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+# Piped output (cron logs, grep) keeps full 64-character ids rather than Rich's 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True)
+
+AppOption = Annotated[
+    str,
+    typer.Option(
+        "--app",
+        "-a",
+        envvar="FASTAPI_ANCHOR_APP",
+        help="Import string of the app's Anchor or store, like 'myapp.auth:anchor'.",
+    ),
+]
+
+
+AppDirOption = Annotated[
+    str, typer.Option("--app-dir", help="Folder put first on sys.path to import --app from.")
+]
+
+
+@app.callback()
+def _root(ctx: typer.Context, app_path: AppOption, app_dir: AppDirOption = ".") -> None:
+    sys.path.insert(0, os.path.abspath(app_dir))  # as uvicorn does, so 'myapp:anchor' imports
+    ctx.obj = app_path
+
+
+def _run(ctx: typer.Context, action: Callable[[Target], Awaitable[T]]) -> T:
+    async def go() -> T:
+        target = await load_target(ctx.obj)
+        async with opened(target.store):
+            return await action(target)
+
+    try:
+        return asyncio.run(go())
+    except ConfigurationError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    except TableMissing as exc:
+        err.print(f"[red]sessions table missing:[/] {exc}")
+        raise typer.Exit(EXIT_TABLE_MISSING) from None
+    except StoreUnavailable as exc:
+        cause = f" ({exc.__cause__})" if exc.__cause__ else ""
+        err.print(f"[red]session store unavailable:[/] {exc}{cause}")
+        raise typer.Exit(EXIT_UNAVAILABLE) from None
+
+
+@app.command()
+def cleanup(
+    ctx: typer.Context,
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Rows deleted per statement (short locks).")
+    ] = 1000,
+    dry_run: Annotated[bool, typer.Option(help="Count expired sessions, delete none.")] = False,
+) -> None:
+    """Delete expired sessions in batches; safe while the app serves."""
+
+    async def action(target: Target) -> None:
+        now = target.clock()
+        store = target.store
+        total = await store.count_expired(now) if isinstance(store, CountsExpired) else None
+        if dry_run:
+            if total is None:
+                err.print("[red]error:[/] this store cannot count expired sessions")
+                raise typer.Exit(EXIT_USAGE)
+            out.print(f"{total} expired sessions would be deleted (dry run)")
+            return
+        deleted = 0
+        columns = [SpinnerColumn(), TextColumn("deleting expired sessions"), BarColumn()]
+        with Progress(*columns, MofNCompleteColumn(), console=err, transient=True) as progress:
+            task = progress.add_task("cleanup", total=total)
+            while True:
+                batch = await store.delete_expired(now, batch_size)
+                deleted += batch
+                progress.update(task, completed=deleted)
+                if batch < batch_size:
+                    break
+        out.print(f"deleted {deleted} expired sessions")
+
+    _run(ctx, action)
+
+
+@app.command()
+def sessions(ctx: typer.Context, user_id: str) -> None:
+    """List a user's sessions: stored id, created, expires and data keys (never tokens)."""
+
+    async def action(target: Target) -> None:
+        records = sorted(await target.store.list_user(user_id), key=lambda r: r.created_at)
+        now = target.clock()
+        table = Table(title=f"sessions of {user_id}: {len(records)}")
+        for column in ("stored id", "created (UTC)", "expires (UTC)", "state", "data keys"):
+            table.add_column(column)
+        for record in records:
+            table.add_row(
+                record.id,
+                record.created_at.isoformat(timespec="seconds"),
+                record.expires_at.isoformat(timespec="seconds"),
+                "expired" if record.expires_at <= now else "live",
+                ", ".join(sorted(record.data)) or "-",
+            )
+        out.print(table)
+
+    _run(ctx, action)
+
+
+@app.command()
+def revoke(
+    ctx: typer.Context,
+    user_id: Annotated[str | None, typer.Argument(help="End every session of this user.")] = None,
+    session: Annotated[
+        str | None, typer.Option("--session", help="End one session, by its stored id.")
+    ] = None,
+) -> None:
+    """End every session of a user, or one session by its stored id."""
+    if (user_id is None) == (session is None):
+        err.print("[red]error:[/] give either USER_ID or --session STORED_ID")
+        raise typer.Exit(EXIT_USAGE)
+
+    async def action(target: Target) -> int:
+        if session is not None:
+            return int(await target.store.delete(session))
+        assert user_id is not None
+        return await target.store.delete_user(user_id)
+
+    ended = _run(ctx, action)
+    if user_id is not None:
+        out.print(f"revoked {ended} session(s) of user {user_id}")
+    else:
+        out.print(f"revoked session {session}" if ended else f"no session with id {session}")
+    if ended == 0:
+        raise typer.Exit(EXIT_NOTHING_MATCHED)
+
+
+def main() -> None:
+    """Run the command line (the `fastapi-anchor` console script)."""
+    app()
