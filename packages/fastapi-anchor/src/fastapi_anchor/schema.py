@@ -63,13 +63,38 @@ def create_table_sql(table: str = DEFAULT_TABLE_NAME, schema: str | None = None)
 def dump_data(data: Mapping[str, Any]) -> str:
     """Encode session data as compact JSON text; refuse what PostgreSQL's jsonb would refuse.
 
+    Floats stay floats through jsonb: Python writes 1e16 as `1e+16`, which jsonb stores as the
+    integer 10000000000000000, so such floats are written out in full with a `.0`.
+
     Raises:
         TypeError: `data` is not a mapping, or holds something JSON cannot encode.
         ValueError: `data` holds NaN or an infinity.
     """
     if not isinstance(data, Mapping):
         raise TypeError(f"session data must be a mapping, got {type(data).__name__}")
-    return json.dumps(data, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(data, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+    if "e+" in text:  # rare: a large float (or just those characters inside a string)
+        text = _encode(data)
+    return text
+
+
+def _encode(value: Any) -> str:
+    if isinstance(value, float):
+        text = json.dumps(value, allow_nan=False)
+        return f"{int(value)}.0" if "e+" in text else text
+    if isinstance(value, Mapping):
+        items = (f"{_encode_key(k)}:{_encode(v)}" for k, v in value.items())
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_encode(v) for v in value) + "]"
+    return json.dumps(value, allow_nan=False, ensure_ascii=False)
+
+
+def _encode_key(key: Any) -> str:
+    # json.dumps turns non-string keys into strings (1 -> "1", True -> "true"); so do we.
+    if not isinstance(key, str):
+        key = json.dumps(key, allow_nan=False)
+    return json.dumps(key, ensure_ascii=False)
 
 
 def load_data(text: str | bytes) -> dict[str, Any]:
