@@ -1,0 +1,20 @@
+"""anchor-tortoise: FastAPI Anchor sessions in PostgreSQL through Tortoise ORM.
+
+Add `"anchor_tortoise.models"` to an app's `"models"` in your Tortoise config and give
+`TortoiseStore()` to `Anchor`.
+"""
+
+from anchor_tortoise.errors import store_errors
+from anchor_tortoise.factory import session_model
+from anchor_tortoise.pool import skip_reset
+from anchor_tortoise.store import TortoiseStore
+
+__version__ = "0.2.0"
+
+__all__ = [
+    "TortoiseStore",
+    "__version__",
+    "session_model",
+    "skip_reset",
+    "store_errors",
+]

@@ -1,0 +1,233 @@
+"""`TortoiseStore`: FastAPI Anchor sessions in PostgreSQL through Tortoise ORM."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.connection import get_connection
+from tortoise.expressions import Subquery
+from tortoise.models import Model
+
+from anchor_tortoise.errors import store_errors
+from fastapi_anchor.store import SessionRecord, check_expiry_args, dump_data, load_data
+
+__all__ = ["TortoiseStore"]
+
+_COLUMNS = ("id", "user_id", "created_at", "expires_at", "data")
+
+
+def _record(row: Any) -> SessionRecord:
+    session_id, user_id, created_at, expires_at, data = row
+    if isinstance(data, (str, bytes)):
+        data = load_data(data)
+    return SessionRecord(session_id, user_id, created_at, expires_at, data)
+
+
+def _max_length(model: type[Model], field: str) -> int:
+    length: int = model._meta.fields_map[field].max_length  # type: ignore[attr-defined]
+    return length
+
+
+def _aware(session_id: str, expires_at: datetime) -> datetime:
+    # SessionRecord's own rules: a datetime, timezone-aware, normalised to UTC.
+    return SessionRecord(session_id, "", expires_at, expires_at, {}).expires_at
+
+
+class TortoiseStore:
+    """A `SessionStore` over a Tortoise ORM model of the shared sessions table.
+
+    Initialise Tortoise first (`RegisterTortoise` in the app's lifespan, or `Tortoise.init`)
+    with the model's module in an app's `"models"` list, `"anchor_tortoise.models"` for the
+    default table. The store looks the connection up by name on every call, so it serves
+    whatever Tortoise context is current and needs no start-up of its own.
+
+    `get`, the call on every authenticated request, runs one `SELECT ... WHERE id = $1` that
+    Tortoise compiles from the model once (per client class) and the store reuses: no
+    transaction around it, no query building per request. `update` is a Tortoise
+    `filter(...).update(...)`: an UPDATE that never inserts.
+
+    Args:
+        connection_name: Name of the Tortoise connection holding the table.
+        model: The sessions model; default `anchor_tortoise.models.AnchorSession`. Pass the
+            class made by `session_model` when the table has another name or schema.
+    """
+
+    def __init__(
+        self,
+        connection_name: str = "default",
+        *,
+        model: type[Model] | None = None,
+    ) -> None:
+        if model is None:
+            from anchor_tortoise.models import AnchorSession
+
+            model = AnchorSession
+        self.connection_name = connection_name
+        self.model = model
+        # Longer values cannot be in the table; Tortoise would refuse them in a filter.
+        self._id_length = _max_length(model, "id")
+        self._user_id_length = _max_length(model, "user_id")
+        self._get_sql: dict[type[BaseDBAsyncClient], str] = {}
+        meta = model._meta
+        self._table = f"{meta.schema}.{meta.db_table}" if meta.schema else meta.db_table
+
+    def __repr__(self) -> str:
+        return (
+            f"TortoiseStore(connection_name={self.connection_name!r}, "
+            f"model={self.model.__name__}, table={self.model._meta.db_table!r})"
+        )
+
+    def _db(self) -> BaseDBAsyncClient:
+        return get_connection(self.connection_name)
+
+    def _select_by_id(self, db: BaseDBAsyncClient) -> str:
+        # Compiled once per client class (its dialect and placeholder style), then reused.
+        sql = self._get_sql.get(type(db))
+        if sql is None:
+            query = self.model.filter(id="").using_db(db).values_list(*_COLUMNS)
+            sql = self._get_sql[type(db)] = query.sql()
+        return sql
+
+    async def create(self, record: SessionRecord) -> None:
+        """Insert `record` (one INSERT).
+
+        Raises:
+            SessionExists: The id is already stored; the stored row is left unchanged.
+            StoreUnavailable: The database could not serve the call.
+            ValueError: The id or user id is longer than its column.
+        """
+        if len(record.id) > self._id_length or len(record.user_id) > self._user_id_length:
+            raise ValueError(
+                f"session id or user id too long for {self.model._meta.db_table} "
+                f"(at most {self._id_length} and {self._user_id_length} characters)"
+            )
+        with store_errors(self._table, duplicate_id=True):
+            await self.model.create(
+                using_db=self._db(),
+                id=record.id,
+                user_id=record.user_id,
+                created_at=record.created_at,
+                expires_at=record.expires_at,
+                data=record.data,
+            )
+
+    async def get(self, session_id: str) -> SessionRecord | None:
+        """Return the record with this id, expired or not, or None (one SELECT by primary key).
+
+        Raises:
+            StoreUnavailable: The database could not serve the call.
+        """
+        if len(session_id) > self._id_length:
+            return None
+        with store_errors(self._table):
+            db = self._db()
+            _, rows = await db.execute_query(self._select_by_id(db), [session_id])
+        return _record(rows[0]) if rows else None
+
+    async def update(
+        self,
+        session_id: str,
+        *,
+        expires_at: datetime | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Change `expires_at` and/or `data` of an existing record with one UPDATE.
+
+        Never inserts, so a refresh racing a logout cannot bring the session back.
+
+        Returns:
+            True if the record existed, False if it is gone.
+
+        Raises:
+            StoreUnavailable: The database could not serve the call.
+        """
+        changes: dict[str, Any] = {}
+        if expires_at is not None:
+            changes["expires_at"] = _aware(session_id, expires_at)
+        if data is not None:
+            dump_data(data)  # refuse what jsonb would refuse before touching the database
+            changes["data"] = data
+        if len(session_id) > self._id_length:
+            return False
+        with store_errors(self._table):
+            query = self.model.filter(id=session_id).using_db(self._db())
+            if not changes:
+                return await query.exists()
+            updated: int = await query.update(**changes)
+        return updated > 0
+
+    async def delete(self, session_id: str) -> bool:
+        """Remove one record; return whether it existed.
+
+        Raises:
+            StoreUnavailable: The database could not serve the call.
+        """
+        if len(session_id) > self._id_length:
+            return False
+        with store_errors(self._table):
+            deleted: int = await self.model.filter(id=session_id).using_db(self._db()).delete()
+        return deleted > 0
+
+    async def delete_user(self, user_id: str) -> int:
+        """Remove every record of `user_id`; return how many.
+
+        Raises:
+            StoreUnavailable: The database could not serve the call.
+        """
+        if len(user_id) > self._user_id_length:
+            return 0
+        with store_errors(self._table):
+            deleted: int = await self.model.filter(user_id=user_id).using_db(self._db()).delete()
+        return deleted
+
+    async def list_user(self, user_id: str) -> list[SessionRecord]:
+        """Return every record of `user_id`, expired ones included.
+
+        Raises:
+            StoreUnavailable: The database could not serve the call.
+        """
+        if len(user_id) > self._user_id_length:
+            return []
+        with store_errors(self._table):
+            rows = (
+                await self.model.filter(user_id=user_id).using_db(self._db()).values_list(*_COLUMNS)
+            )
+        return [_record(row) for row in rows]
+
+    async def count_expired(self, now: datetime) -> int:
+        """Return how many records have `expires_at <= now` (one SELECT count), removing none.
+
+        Raises:
+            ValueError: `now` is naive.
+            StoreUnavailable: The database could not serve the call.
+        """
+        check_expiry_args(now, 1)
+        with store_errors(self._table):
+            counted: int = await self.model.filter(expires_at__lte=now).using_db(self._db()).count()
+        return counted
+
+    async def delete_expired(self, now: datetime, limit: int = 1000) -> int:
+        """Remove at most `limit` records with `expires_at <= now`; return how many.
+
+        One DELETE of the ids chosen by a sub-select; rows another worker is deleting at the
+        same moment are skipped rather than waited for.
+
+        Raises:
+            ValueError: `now` is naive or `limit` is below 1.
+            StoreUnavailable: The database could not serve the call.
+        """
+        check_expiry_args(now, limit)
+        with store_errors(self._table):
+            db = self._db()
+            batch = (
+                self.model.filter(expires_at__lte=now)
+                .using_db(db)
+                .limit(limit)
+                .only("id")
+                .select_for_update(skip_locked=True)
+            )
+            deleted: int = await self.model.filter(id__in=Subquery(batch)).using_db(db).delete()
+        return deleted

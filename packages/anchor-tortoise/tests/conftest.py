@@ -1,0 +1,322 @@
+"""Tortoise set-up for this package's tests, on the run's database from `postgres_dsn`.
+
+Every test gets its own table (a fresh name) or its own PostgreSQL schema, its own
+`TortoiseContext`, and drops what it created; no test creates a database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import socket
+import sys
+import types
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    asynccontextmanager,
+    contextmanager,
+)
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import asyncpg
+import pytest
+from tortoise.context import TortoiseContext
+from tortoise.models import Model
+
+from anchor_tortoise import TortoiseStore, session_model, skip_reset
+from fastapi_anchor.store import SessionRecord, load_data, quote_table
+from fastapi_anchor.tokens import hash_token, new_token
+
+
+def credentials_from_dsn(dsn: str) -> dict[str, Any]:
+    """Tortoise asyncpg credentials for a postgresql:// DSN (TCP or unix socket)."""
+    parts = urlsplit(dsn)
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    return {
+        "host": query.get("host") or parts.hostname or "127.0.0.1",
+        "port": int(query.get("port") or parts.port or 5432),
+        "user": unquote(parts.username or query.get("user") or "postgres"),
+        "password": unquote(parts.password or query.get("password") or ""),
+        "database": unquote(parts.path.lstrip("/")) or query.get("dbname", "postgres"),
+    }
+
+
+def tortoise_config(credentials: dict[str, Any], models: list[Any], **extra: Any) -> dict[str, Any]:
+    return {
+        "connections": {
+            "default": {
+                "engine": "tortoise.backends.asyncpg",
+                "credentials": {**credentials, **extra},
+            }
+        },
+        "apps": {"anchor": {"models": models, "default_connection": "default"}},
+    }
+
+
+@contextmanager
+def models_module(model: type[Model]) -> Iterator[str]:
+    """Register an importable module holding only `model`; give its name for `"models"`."""
+    name = f"anchor_tortoise_test_models_{secrets.token_hex(4)}"
+    module = types.ModuleType(name)
+    module.__dict__[model.__name__] = model
+    module.__dict__["__models__"] = [model]
+    sys.modules[name] = module
+    try:
+        yield name
+    finally:
+        del sys.modules[name]
+
+
+@pytest.fixture(scope="session")
+def tortoise_credentials(postgres_dsn: str) -> dict[str, Any]:
+    return credentials_from_dsn(postgres_dsn)
+
+
+@pytest.fixture
+def fresh_name() -> Callable[[str], str]:
+    def make(prefix: str) -> str:
+        return f"{prefix}_{secrets.token_hex(4)}"
+
+    return make
+
+
+async def run_sql(dsn: str, *statements: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@dataclass
+class TortoiseTable:
+    """A sessions table made by `generate_schemas` in a live Tortoise context."""
+
+    context: TortoiseContext
+    model: type[Model]
+    table: str
+    schema: str | None
+
+    def store(self) -> TortoiseStore:
+        return TortoiseStore("default", model=self.model)
+
+
+@pytest.fixture
+def schema_name(fresh_name: Callable[[str], str], postgres_dsn: str) -> Iterator[str]:
+    """A PostgreSQL schema name for one test; the schema (if created) is dropped afterwards."""
+    name = fresh_name("anchor_tortoise")
+    yield name
+    asyncio.run(run_sql(postgres_dsn, f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+
+
+@asynccontextmanager
+async def _live_table(
+    credentials: dict[str, Any], model: type[Model], drop_sql: str, dsn: str, **extra: Any
+) -> AsyncIterator[TortoiseContext]:
+    """Init a Tortoise context on `model`, generate its schema; close and drop on exit."""
+    with models_module(model) as module:
+        async with TortoiseContext() as context:
+            try:
+                await context.init(config=tortoise_config(credentials, [module], **extra))
+                await context.generate_schemas()
+                yield context
+            finally:
+                await context.close_connections()
+                await run_sql(dsn, drop_sql)
+
+
+@pytest.fixture
+async def tortoise_table(
+    tortoise_credentials: dict[str, Any],
+    postgres_dsn: str,
+    fresh_name: Callable[[str], str],
+) -> AsyncIterator[TortoiseTable]:
+    """A fresh, empty sessions table in public, created by Tortoise, dropped afterwards."""
+    table = fresh_name("anchor_sessions_tt")
+    model = session_model(table)
+    drop = f'DROP TABLE IF EXISTS "{table}"'
+    async with _live_table(tortoise_credentials, model, drop, postgres_dsn) as context:
+        yield TortoiseTable(context, model, table, None)
+
+
+@pytest.fixture
+async def tortoise_schema_table(
+    tortoise_credentials: dict[str, Any],
+    postgres_dsn: str,
+    fresh_name: Callable[[str], str],
+) -> AsyncIterator[TortoiseTable]:
+    """Like `tortoise_table`, in a schema of its own (`Meta.schema`), pool without reset query."""
+    schema = fresh_name("anchor_tortoise")
+    model = session_model("anchor_sessions", schema=schema)
+    drop = f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'
+    async with _live_table(
+        tortoise_credentials, model, drop, postgres_dsn, reset=skip_reset
+    ) as context:
+        yield TortoiseTable(context, model, "anchor_sessions", schema)
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.fixture
+async def unavailable_tortoise(
+    tortoise_credentials: dict[str, Any], closed_port: int, fresh_name: Callable[[str], str]
+) -> AsyncIterator[TortoiseTable]:
+    """A Tortoise context whose connection points at a closed port: the database is down."""
+    table = fresh_name("anchor_sessions_down")
+    model = session_model(table)
+    credentials = {**tortoise_credentials, "host": "127.0.0.1", "port": closed_port}
+    with models_module(model) as module:
+        async with TortoiseContext() as context:
+            await context.init(config=tortoise_config(credentials, [module], timeout=2))
+            yield TortoiseTable(context, model, table, None)
+
+
+RowReader = Callable[[type[Model], str], Awaitable[SessionRecord | None]]
+
+
+@pytest.fixture
+def read_row(postgres_dsn: str) -> RowReader:
+    """Read a row as stored, on a plain asyncpg connection (bypassing Tortoise)."""
+
+    async def read(model: type[Model], session_id: str) -> SessionRecord | None:
+        return await _read_row(postgres_dsn, model, session_id)
+
+    return read
+
+
+@pytest.fixture
+async def tortoise_no_table(
+    tortoise_credentials: dict[str, Any], fresh_name: Callable[[str], str]
+) -> AsyncIterator[TortoiseTable]:
+    """A live Tortoise context whose sessions model's table was never created."""
+    table = fresh_name("anchor_sessions_never")
+    model = session_model(table)
+    with models_module(model) as module:
+        async with TortoiseContext() as context:
+            await context.init(config=tortoise_config(tortoise_credentials, [module]))
+            yield TortoiseTable(context, model, table, None)
+
+
+async def _read_row(dsn: str, model: type[Model], session_id: str) -> SessionRecord | None:
+    table = quote_table(model._meta.db_table, model._meta.schema)
+    conn = await asyncpg.connect(dsn)
+    try:
+        row = await conn.fetchrow(
+            f"SELECT id, user_id, created_at, expires_at, data::text AS data FROM {table} "
+            "WHERE id = $1",
+            session_id,
+        )
+    finally:
+        await conn.close()
+    if row is None:
+        return None
+    return SessionRecord(
+        row["id"], row["user_id"], row["created_at"], row["expires_at"], load_data(row["data"])
+    )
+
+
+@pytest.fixture
+def register_model() -> Callable[[type[Model]], AbstractContextManager[str]]:
+    """`with register_model(Model) as module:` gives an importable module name for `"models"`."""
+    return models_module
+
+
+@pytest.fixture
+def live_table() -> Callable[..., AbstractAsyncContextManager[TortoiseContext]]:
+    """`async with live_table(credentials, model, drop_sql, dsn, **extra) as context:`."""
+    return _live_table
+
+
+class TcpProxy:
+    """A loopback TCP proxy to PostgreSQL that a test can stop (cutting every connection)."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for writer in list(self._writers):
+                writer.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.close()
+            return
+        self._writers.update((writer, up_writer))
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while chunk := await src.read(65536):
+                    dst.write(chunk)
+                    await dst.drain()
+            except (OSError, asyncio.CancelledError):
+                pass
+            finally:
+                dst.close()
+
+        try:
+            await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        finally:
+            self._writers.difference_update((writer, up_writer))
+
+
+@pytest.fixture
+async def tcp_proxy() -> AsyncIterator[Callable[[str, int], Awaitable[TcpProxy]]]:
+    """`proxy = await tcp_proxy(host, port)`: a started proxy, stopped after the test."""
+    proxies: list[TcpProxy] = []
+
+    async def make(host: str, port: int) -> TcpProxy:
+        proxy = TcpProxy(host, port)
+        await proxy.start()
+        proxies.append(proxy)
+        return proxy
+
+    yield make
+    for proxy in proxies:
+        await proxy.stop()
+
+
+T0 = datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def new_record() -> Callable[..., SessionRecord]:
+    """`new_record(user_id="alice", **fields)`: a valid record with a fresh id, created at T0."""
+
+    def make(user_id: str = "alice", **changes: Any) -> SessionRecord:
+        fields: dict[str, Any] = {
+            "id": hash_token(new_token()),
+            "user_id": user_id,
+            "created_at": T0,
+            "expires_at": T0 + timedelta(hours=1),
+            "data": {},
+        }
+        fields.update(changes)
+        return SessionRecord(**fields)
+
+    return make

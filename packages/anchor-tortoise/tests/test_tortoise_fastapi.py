@@ -1,0 +1,165 @@
+"""A FastAPI app on Tortoise's `RegisterTortoise` lifespan, with `TortoiseStore` sessions."""
+
+# No `from __future__ import annotations`: FastAPI must resolve the route annotations, which
+# refer to the local `anchor`.
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import asyncpg
+import httpx
+import pytest
+import tortoise.context
+from fastapi import Depends, FastAPI, Response
+from tortoise.contrib.fastapi import RegisterTortoise
+
+from anchor_tortoise import TortoiseStore, skip_reset
+from fastapi_anchor import Anchor, SessionRecord, new_token
+from fastapi_anchor.store import DEFAULT_TABLE_NAME, quote_table
+
+pytestmark = pytest.mark.anyio
+
+SECRET = "tortoise-test-secret-key-0123456789abcdef"
+
+
+def build_app(credentials: dict[str, Any], *, generate_schemas: bool) -> tuple[FastAPI, Anchor]:
+    """The app as a user writes it: Tortoise config with the default model module."""
+    config = {
+        "connections": {
+            "default": {"engine": "tortoise.backends.asyncpg", "credentials": credentials}
+        },
+        "apps": {"models": {"models": ["anchor_tortoise.models"]}},
+    }
+    anchor = Anchor(TortoiseStore(), secret_keys=SECRET)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with RegisterTortoise(app, config=config, generate_schemas=generate_schemas):
+            yield
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.post("/login")
+    async def login(response: Response, user: str) -> dict[str, str]:
+        record = await anchor.login(response, user, {"role": "reader"})
+        return {"user": record.user_id}
+
+    @app.get("/me")
+    async def me(session: Annotated[SessionRecord, Depends(anchor.session)]) -> dict[str, Any]:
+        return {"user": session.user_id, "data": dict(session.data)}
+
+    @app.post("/logout")
+    async def logout(
+        response: Response,
+        session: Annotated[SessionRecord | None, Depends(anchor.optional_session)],
+    ) -> dict[str, bool]:
+        await anchor.logout(response, session)
+        return {"ok": True}
+
+    return app, anchor
+
+
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Run the app's lifespan and give a client on the same event loop."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
+            yield client
+    # RegisterTortoise's shutdown closed the pool and released the global context.
+    assert tortoise.context._global_context is None
+
+
+@pytest.fixture
+async def app_schema(
+    postgres_dsn: str, fresh_name: Callable[[str], str]
+) -> AsyncIterator[tuple[str, Any]]:
+    """A fresh schema the app's connections use as search_path, and an admin connection."""
+    schema = fresh_name("anchor_tortoise_app")
+    admin = await asyncpg.connect(postgres_dsn)
+    try:
+        await admin.execute(f'CREATE SCHEMA "{schema}"')
+        yield schema, admin
+    finally:
+        await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await admin.close()
+
+
+async def test_login_me_logout_and_replay(
+    app_schema: tuple[str, Any], tortoise_credentials: dict[str, Any]
+) -> None:
+    schema, admin = app_schema
+    app, anchor = build_app({**tortoise_credentials, "schema": schema}, generate_schemas=True)
+    table = quote_table(DEFAULT_TABLE_NAME, schema)
+    async with serving(app) as client:
+        assert (await client.get("/me")).status_code == 401
+
+        login = await client.post("/login", params={"user": "alice"})
+        assert login.status_code == 200
+        cookie = client.cookies[anchor.cookie.name]
+        assert await admin.fetchval(f"SELECT count(*) FROM {table}") == 1
+
+        me = await client.get("/me")
+        assert me.status_code == 200
+        assert me.json() == {"user": "alice", "data": {"role": "reader"}}
+
+        assert (await client.post("/logout")).status_code == 200
+        assert await admin.fetchval(f"SELECT count(*) FROM {table}") == 0
+        assert (await client.get("/me")).status_code == 401
+
+        replay = await client.get("/me", headers={"cookie": f"{anchor.cookie.name}={cookie}"})
+        assert replay.status_code == 401
+        assert (await client.post("/logout")).status_code == 200  # twice: no error
+
+
+async def test_store_down_is_503_never_401(
+    tortoise_credentials: dict[str, Any], closed_port: int
+) -> None:
+    credentials = {**tortoise_credentials, "host": "127.0.0.1", "port": closed_port, "timeout": 2}
+    app, anchor = build_app(credentials, generate_schemas=False)
+    forged = f"{anchor.cookie.name}={anchor.signer.sign(new_token())}"
+    async with serving(app) as client:
+        login = await client.post("/login", params={"user": "alice"})
+        assert login.status_code == 503
+        assert login.headers["retry-after"] == "1"
+        me = await client.get("/me", headers={"cookie": forged})
+        assert me.status_code == 503
+        assert me.headers["retry-after"] == "1"
+
+
+class Statements:
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    async def init(self, connection: Any) -> None:
+        connection.add_query_logger(lambda record: self.seen.append(record.query))
+
+
+@pytest.mark.parametrize(("reset", "expected"), [(None, 2), (skip_reset, 1)])
+async def test_statements_per_authenticated_request(
+    app_schema: tuple[str, Any],
+    tortoise_credentials: dict[str, Any],
+    reset: Any,
+    expected: int,
+) -> None:
+    """A warm GET on a session route: one SELECT by primary key, plus asyncpg's reset query
+    unless `reset` is the no-op `skip_reset`. No writes, no transaction statements."""
+    schema, _ = app_schema
+    statements = Statements()
+    credentials = {**tortoise_credentials, "schema": schema, "init": statements.init}
+    if reset is not None:
+        credentials["reset"] = reset
+    app, _ = build_app(credentials, generate_schemas=True)
+    async with serving(app) as client:
+        assert (await client.post("/login", params={"user": "alice"})).status_code == 200
+        assert (await client.get("/me")).status_code == 200  # warm
+        statements.seen.clear()
+        for _ in range(5):
+            assert (await client.get("/me")).status_code == 200
+        sent = statements.seen
+    assert len(sent) == 5 * expected
+    selects = [s for s in sent if s.startswith("SELECT ") and "pg_advisory_unlock_all" not in s]
+    assert len(selects) == 5
+    assert all(s.rstrip().endswith('WHERE "id"=$1') for s in selects)
+    assert not [s for s in sent if s.split()[0] in ("INSERT", "UPDATE", "DELETE", "BEGIN")]

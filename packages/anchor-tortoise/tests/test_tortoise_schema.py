@@ -1,0 +1,184 @@
+"""Tortoise's `generate_schemas` creates exactly the shared table of `create_table_sql`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import asyncpg
+import pytest
+from tortoise.context import TortoiseContext
+
+from anchor_tortoise import TortoiseStore, session_model
+from anchor_tortoise.models import AnchorSession
+from fastapi_anchor.store import (
+    DEFAULT_TABLE_NAME,
+    SessionRecord,
+    create_table_sql,
+    index_name,
+)
+
+pytestmark = pytest.mark.anyio
+
+T0 = datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
+
+COLUMNS_SQL = """
+SELECT column_name, data_type, character_maximum_length, is_nullable, column_default
+FROM information_schema.columns
+WHERE table_schema = $1 AND table_name = $2
+ORDER BY column_name
+"""
+
+INDEXES_SQL = """
+SELECT i.relname AS name, am.amname AS method, ix.indisunique AS is_unique,
+       ix.indisprimary AS is_primary, ix.indpred IS NOT NULL AS is_partial,
+       array_agg(a.attname::text ORDER BY k.ord) AS columns
+FROM pg_index ix
+JOIN pg_class t ON t.oid = ix.indrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+JOIN pg_class i ON i.oid = ix.indexrelid
+JOIN pg_am am ON am.oid = i.relam
+CROSS JOIN LATERAL unnest(ix.indkey) WITH ORDINALITY AS k(attnum, ord)
+JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+WHERE n.nspname = $1 AND t.relname = $2
+GROUP BY i.relname, am.amname, ix.indisunique, ix.indisprimary, ix.indpred
+ORDER BY i.relname
+"""
+
+CONSTRAINTS_SQL = """
+SELECT c.conname, c.contype, pg_get_constraintdef(c.oid) AS definition
+FROM pg_constraint c
+JOIN pg_class t ON t.oid = c.conrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+WHERE n.nspname = $1 AND t.relname = $2
+ORDER BY c.conname
+"""
+
+
+async def describe(conn: Any, schema: str, table: str) -> dict[str, list[dict[str, Any]]]:
+    return {
+        "columns": [dict(r) for r in await conn.fetch(COLUMNS_SQL, schema, table)],
+        "indexes": [dict(r) for r in await conn.fetch(INDEXES_SQL, schema, table)],
+        "constraints": [dict(r) for r in await conn.fetch(CONSTRAINTS_SQL, schema, table)],
+    }
+
+
+@pytest.fixture
+async def two_schemas(
+    postgres_dsn: str, fresh_name: Callable[[str], str]
+) -> AsyncIterator[tuple[Any, str, str]]:
+    """An asyncpg connection and two fresh schemas, dropped afterwards."""
+    ours, reference = fresh_name("anchor_tortoise_gen"), fresh_name("anchor_tortoise_ref")
+    conn = await asyncpg.connect(postgres_dsn)
+    try:
+        await conn.execute(f'CREATE SCHEMA "{ours}"; CREATE SCHEMA "{reference}"')
+        yield conn, ours, reference
+    finally:
+        await conn.execute(
+            f'DROP SCHEMA IF EXISTS "{ours}" CASCADE; DROP SCHEMA IF EXISTS "{reference}" CASCADE'
+        )
+        await conn.close()
+
+
+async def test_generate_schemas_creates_the_shared_table_exactly(
+    two_schemas: tuple[Any, str, str], tortoise_credentials: dict[str, Any]
+) -> None:
+    """The default model module, as users configure it, gives the canonical DDL's table.
+
+    Columns (type, length, nullability, default), indexes (name, method, columns, uniqueness)
+    and constraints match a table made by `create_table_sql`, name for name.
+    """
+    conn, ours, reference = two_schemas
+    for statement in create_table_sql(DEFAULT_TABLE_NAME, reference):
+        await conn.execute(statement)
+    config = {
+        "connections": {
+            "default": {
+                "engine": "tortoise.backends.asyncpg",
+                "credentials": {**tortoise_credentials, "schema": ours},
+            }
+        },
+        "apps": {"models": {"models": ["anchor_tortoise.models"]}},
+    }
+    async with TortoiseContext() as context:
+        await context.init(config=config)
+        await context.generate_schemas()
+
+    generated = await describe(conn, ours, DEFAULT_TABLE_NAME)
+    canonical = await describe(conn, reference, DEFAULT_TABLE_NAME)
+    assert generated == canonical
+    assert [c["column_name"] for c in generated["columns"]] == sorted(
+        ["id", "user_id", "data", "created_at", "expires_at"]
+    )
+    data = next(c for c in generated["columns"] if c["column_name"] == "data")
+    assert data["column_default"] == "'{}'::jsonb"
+    assert {i["name"] for i in generated["indexes"]} == {
+        f"{DEFAULT_TABLE_NAME}_pkey",
+        index_name(DEFAULT_TABLE_NAME, "user_id"),
+        index_name(DEFAULT_TABLE_NAME, "expires_at"),
+    }
+
+
+async def test_generated_table_and_canonical_table_share_rows(
+    two_schemas: tuple[Any, str, str],
+    tortoise_credentials: dict[str, Any],
+    register_model: Any,
+    new_record: Any,
+) -> None:
+    """A table made by `create_table_sql` serves the store, and the data default applies."""
+    conn, _, reference = two_schemas
+    for statement in create_table_sql("sessions_x", reference):
+        await conn.execute(statement)
+    model = session_model("sessions_x", schema=reference, name="SharedRows")
+    await conn.execute(
+        f'INSERT INTO "{reference}"."sessions_x" (id, user_id, created_at, expires_at) '
+        "VALUES ($1, 'bob', $2, $3)",
+        "b" * 64,
+        T0,
+        T0 + timedelta(hours=1),
+    )
+    with register_model(model) as module:
+        config = {
+            "connections": {
+                "default": {
+                    "engine": "tortoise.backends.asyncpg",
+                    "credentials": tortoise_credentials,
+                }
+            },
+            "apps": {"anchor": {"models": [module]}},
+        }
+        async with TortoiseContext() as context:
+            await context.init(config=config)
+            await context.generate_schemas()  # safe: leaves the existing table alone
+            store = TortoiseStore(model=model)
+            assert await store.get("b" * 64) == SessionRecord(
+                "b" * 64, "bob", T0, T0 + timedelta(hours=1), {}
+            )
+            record = new_record("carol", data={"k": ["v", 1]})
+            await store.create(record)
+    row = await conn.fetchrow(
+        f'SELECT user_id, created_at, expires_at, data::text FROM "{reference}"."sessions_x" '
+        "WHERE id = $1",
+        record.id,
+    )
+    assert tuple(row) == ("carol", record.created_at, record.expires_at, '{"k": ["v", 1]}')
+
+
+def test_session_model_refuses_unsafe_names() -> None:
+    with pytest.raises(ValueError, match="table name"):
+        session_model('sessions"; DROP TABLE users; --')
+    with pytest.raises(ValueError, match="schema name"):
+        session_model("sessions", schema="a.b")
+
+
+def test_session_model_builds_a_class_per_table() -> None:
+    first = session_model("sessions_a", name="SessionsA")
+    second = session_model("sessions_b", schema="auth", name="SessionsB")
+    assert (first._meta.db_table, first._meta.schema) == ("sessions_a", None)
+    assert (second._meta.db_table, second._meta.schema) == ("sessions_b", "auth")
+    assert [i.name for i in second._meta.indexes] == [
+        "sessions_b_user_id_idx",
+        "sessions_b_expires_at_idx",
+    ]
+    assert AnchorSession._meta.db_table == DEFAULT_TABLE_NAME
