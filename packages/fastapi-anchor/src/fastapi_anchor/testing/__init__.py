@@ -2,12 +2,34 @@
 
     from fastapi_anchor.testing import SessionStoreSuite
 
-    class TestMyStore(SessionStoreSuite):
+    class TestMyStore(SessionStoreSuite[MyStore]):
         @pytest.fixture
         async def store(self):
             yield MyStore(...)   # fresh and empty for every test
+
+The suite is imported on first use: fastapi-anchor's pytest plugin (`plugin`) imports this
+package in every pytest run, where Hypothesis may not be installed.
 """
 
-from fastapi_anchor.testing.suite import SessionStoreSuite
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fastapi_anchor.testing.suite import SessionStoreSuite
 
 __all__ = ["SessionStoreSuite"]
+
+
+def __getattr__(name: str) -> Any:
+    if name != "SessionStoreSuite":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        from fastapi_anchor.testing.suite import SessionStoreSuite
+    except ModuleNotFoundError as exc:
+        raise ImportError(
+            f"the conformance suite needs {exc.name!r}: pip install 'fastapi-anchor[testing]'"
+        ) from exc
+    except AttributeError as exc:  # would be reported as "cannot import name"
+        raise ImportError(f"importing the conformance suite failed: {exc}") from exc
+    return SessionStoreSuite

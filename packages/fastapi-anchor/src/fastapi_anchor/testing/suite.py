@@ -1,62 +1,57 @@
-"""`SessionStoreSuite`: the contract tests, one per rule (skeleton; issue 4 completes it)."""
+"""`SessionStoreSuite`: every rule group of the store contract in one class to subclass."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
-from typing import Any
-
 import pytest
 
-from fastapi_anchor.store import SessionExists, SessionRecord, SessionStore
-from fastapi_anchor.tokens import hash_token, new_token
+from fastapi_anchor.testing.availability import AvailabilityRules
+from fastapi_anchor.testing.base import StoreT
+from fastapi_anchor.testing.concurrency import ConcurrencyRules
+from fastapi_anchor.testing.expiry import ExpiryRules
+from fastapi_anchor.testing.identity import IdentityRules
+from fastapi_anchor.testing.roundtrip import RoundTripRules
+from fastapi_anchor.testing.sharing import SharingRules
+from fastapi_anchor.testing.state_machine import StateMachineRules
+from fastapi_anchor.testing.updates import UpdateRules
+from fastapi_anchor.testing.users import UserRules
 
 __all__ = ["SessionStoreSuite"]
 
-T0 = datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
-
-
-def make_record(user_id: str = "alice", **changes: Any) -> SessionRecord:
-    """A valid record with a fresh id; keyword arguments override fields."""
-    fields: dict[str, Any] = {
-        "id": hash_token(new_token()),
-        "user_id": user_id,
-        "created_at": T0,
-        "expires_at": T0 + timedelta(hours=1),
-        "data": {},
-    }
-    fields.update(changes)
-    return SessionRecord(**fields)
-
 
 @pytest.mark.anyio
-class SessionStoreSuite:
-    """Subclass as `Test<YourStore>` and provide an async `store` fixture (fresh, empty)."""
+class SessionStoreSuite(
+    RoundTripRules[StoreT],
+    IdentityRules[StoreT],
+    UpdateRules[StoreT],
+    UserRules[StoreT],
+    ExpiryRules[StoreT],
+    SharingRules[StoreT],
+    ConcurrencyRules[StoreT],
+    StateMachineRules[StoreT],
+    AvailabilityRules[StoreT],
+):
+    """The conformance suite of `SessionStore`: subclass it as `Test<YourStore>`.
 
-    @pytest.fixture
-    async def store(self) -> AsyncIterator[SessionStore]:
-        """Override: yield a fresh, empty store for each test."""
-        raise NotImplementedError("subclasses of SessionStoreSuite must define a store fixture")
-        yield  # pragma: no cover
+    Provide an async `store` fixture that yields a fresh, EMPTY store for each test (and
+    cleans it up); the tests run on anyio's pytest plugin, so no pytest-asyncio is needed::
 
-    async def test_create_then_get_round_trips_every_field(self, store: SessionStore) -> None:
-        """A created record reads back equal, field by field."""
-        record = make_record(data={"name": "Zoë 🚀", "n": 1, "x": 1.5, "ok": True, "none": None})
-        await store.create(record)
-        assert await store.get(record.id) == record
+        class TestMyStore(SessionStoreSuite[MyStore]):
+            @pytest.fixture
+            async def store(self) -> AsyncIterator[MyStore]:
+                yield MyStore(...)
 
-    async def test_duplicate_id_raises_session_exists(self, store: SessionStore) -> None:
-        """create with a stored id raises SessionExists and keeps the first record."""
-        first = make_record("alice")
-        await store.create(first)
-        with pytest.raises(SessionExists):
-            await store.create(make_record("mallory", id=first.id))
-        assert await store.get(first.id) == first
+    Each test is named for the rule it checks, and its docstring says why the rule matters.
+    Tests are independent of their order and only rely on rows they create, except the
+    `delete_expired` ones, which rely on the store being empty.
 
-    async def test_update_after_delete_does_not_resurrect(self, store: SessionStore) -> None:
-        """update of a deleted id returns False and leaves nothing behind."""
-        record = make_record()
-        await store.create(record)
-        assert await store.delete(record.id) is True
-        assert await store.update(record.id, expires_at=T0 + timedelta(days=1)) is False
-        assert await store.get(record.id) is None
+    Optional, as class attributes and overrides (nothing the core relies on is optional):
+
+    - `supports_large_data` (True): set False to skip the 100 KiB data round trip.
+    - `can_be_unavailable` (False): set True and override the `unavailable_store` fixture to
+      check that every method raises `StoreUnavailable` when the service is down.
+    - `can_miss_table` (False): set True and override the `store_without_table` fixture to
+      check that every method raises `TableMissing` when the table does not exist.
+    - `count_expired` is checked when the store implements the optional `CountsExpired`.
+    - `concurrency` (20): calls run at once by the concurrency rules.
+    - `read_stored(store, session_id)`: read what is really stored, bypassing the store.
+    """
