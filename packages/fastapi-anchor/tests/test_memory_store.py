@@ -65,3 +65,9 @@ def test_delete_expired_refuses_bad_arguments() -> None:
         anyio.run(store.delete_expired, T0, 0)
     with pytest.raises(ValueError, match="timezone-aware"):
         anyio.run(store.delete_expired, datetime(2030, 1, 1))
+
+
+@pytest.mark.parametrize("user_id", ["x" * 256, "a\x00b"])
+def test_user_ids_the_shared_table_cannot_hold_are_refused(user_id: str) -> None:
+    with pytest.raises(ValueError, match="user_id"):
+        SessionRecord("x" * 64, user_id, T0, T0, {})

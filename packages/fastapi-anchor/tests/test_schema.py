@@ -50,3 +50,11 @@ def test_table_names_are_validated_and_quoted() -> None:
     statements = create_table_sql("s", "auth")
     assert statements[0].startswith('CREATE TABLE IF NOT EXISTS "auth"."s"')
     assert 'CREATE INDEX IF NOT EXISTS "s_expires_at_idx" ON "auth"."s" (expires_at)' in statements
+
+
+def test_nul_characters_are_refused_like_jsonb_does() -> None:
+    with pytest.raises(ValueError, match="NUL"):
+        dump_data({"a": "x\x00y"})
+    with pytest.raises(ValueError, match="NUL"):
+        dump_data({"k\x00": 1})
+    assert load_data(dump_data({"a": "\\u0000 is just text"})) == {"a": "\\u0000 is just text"}

@@ -9,7 +9,13 @@ from itertools import islice
 from typing import Any
 
 from fastapi_anchor.schema import dump_data, load_data
-from fastapi_anchor.store import SessionExists, SessionRecord, StoreFull, check_expiry_args
+from fastapi_anchor.store import (
+    SessionExists,
+    SessionRecord,
+    StoreFull,
+    check_expiry_args,
+    ensure_utc,
+)
 
 __all__ = ["DEFAULT_MAX_SESSIONS", "MemoryStore"]
 
@@ -99,10 +105,7 @@ class MemoryStore:
             return False
         new_data = None if data is None else dump_data(data)
         if expires_at is not None:
-            # Validate through SessionRecord's rules (aware, normalised to UTC).
-            row.expires_at = SessionRecord(
-                session_id, row.user_id, row.created_at, expires_at, {}
-            ).expires_at
+            row.expires_at = ensure_utc(expires_at, "expires_at")
         if new_data is not None:
             row.data_json = new_data
         return True

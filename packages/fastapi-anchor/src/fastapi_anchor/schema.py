@@ -68,14 +68,26 @@ def dump_data(data: Mapping[str, Any]) -> str:
 
     Raises:
         TypeError: `data` is not a mapping, or holds something JSON cannot encode.
-        ValueError: `data` holds NaN or an infinity.
+        ValueError: `data` holds NaN, an infinity, or a NUL character (jsonb refuses it).
     """
     if not isinstance(data, Mapping):
         raise TypeError(f"session data must be a mapping, got {type(data).__name__}")
     text = json.dumps(data, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
     if "e+" in text:  # rare: a large float (or just those characters inside a string)
         text = _encode(data)
+    if "\\u0000" in text and _holds_nul(data):
+        raise ValueError("session data holds a NUL character, which PostgreSQL's jsonb refuses")
     return text
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def _encode(value: Any) -> str:

@@ -32,6 +32,7 @@ from fastapi_anchor.schema import (
 
 __all__ = [
     "DEFAULT_TABLE_NAME",
+    "MAX_USER_ID_LENGTH",
     "CountsExpired",
     "SessionExists",
     "SessionRecord",
@@ -43,17 +44,28 @@ __all__ = [
     "check_expiry_args",
     "create_table_sql",
     "dump_data",
+    "ensure_utc",
     "index_name",
     "load_data",
     "quote_table",
 ]
 
 
-def _as_utc(name: str, value: datetime) -> datetime:
+MAX_USER_ID_LENGTH = 255
+"""Longest user id (the shared table's `user_id varchar(255)`)."""
+
+
+def ensure_utc(value: datetime, name: str = "value") -> datetime:
+    """Return the aware datetime `value` in UTC; stores use it on `update(expires_at=...)`.
+
+    Raises:
+        TypeError: `value` is not a datetime.
+        ValueError: `value` is naive.
+    """
     if not isinstance(value, datetime):
-        raise TypeError(f"SessionRecord.{name} must be a datetime, got {type(value).__name__}")
+        raise TypeError(f"{name} must be a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"SessionRecord.{name} must be timezone-aware, got naive {value!r}")
+        raise ValueError(f"{name} must be timezone-aware, got naive {value!r}")
     return value.astimezone(timezone.utc)
 
 
@@ -91,8 +103,14 @@ class SessionRecord:
     data: Mapping[str, Any]
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "created_at", _as_utc("created_at", self.created_at))
-        object.__setattr__(self, "expires_at", _as_utc("expires_at", self.expires_at))
+        object.__setattr__(self, "created_at", ensure_utc(self.created_at, "created_at"))
+        object.__setattr__(self, "expires_at", ensure_utc(self.expires_at, "expires_at"))
+        if not isinstance(self.user_id, str):
+            raise TypeError(f"SessionRecord.user_id must be a str, got {type(self.user_id)}")
+        if len(self.user_id) > MAX_USER_ID_LENGTH or "\x00" in self.user_id:
+            raise ValueError(
+                f"SessionRecord.user_id must be at most {MAX_USER_ID_LENGTH} characters without NUL"
+            )
         if not isinstance(self.data, Mapping):
             raise TypeError(f"SessionRecord.data must be a mapping, got {type(self.data).__name__}")
 
