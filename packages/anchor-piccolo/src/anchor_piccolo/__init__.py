@@ -1,0 +1,21 @@
+"""Piccolo ORM session store for FastAPI Anchor, on the shared `anchor_sessions` table.
+
+Public names are re-exported here; each is defined in the module named by its `__module__`.
+Add `"anchor_piccolo.piccolo_app"` to `APP_REGISTRY` for the table's migrations.
+"""
+
+from anchor_piccolo.columns import RequiredVarchar
+from anchor_piccolo.pool import skip_reset
+from anchor_piccolo.store import PiccoloStore
+from anchor_piccolo.tables import AnchorSession, session_table
+
+__version__ = "0.2.0"
+
+__all__ = [
+    "AnchorSession",
+    "PiccoloStore",
+    "RequiredVarchar",
+    "__version__",
+    "session_table",
+    "skip_reset",
+]

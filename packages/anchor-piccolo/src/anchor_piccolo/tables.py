@@ -1,0 +1,57 @@
+"""The Piccolo `Table` for the shared session table, and a factory binding it to an engine."""
+
+from __future__ import annotations
+
+from piccolo.columns import JSONB, Timestamptz
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.table import Table
+
+from anchor_piccolo.columns import RequiredVarchar
+from fastapi_anchor.store import DEFAULT_TABLE_NAME, index_name, quote_table
+
+__all__ = ["AnchorSession", "session_table"]
+
+
+class AnchorSession(Table, tablename=DEFAULT_TABLE_NAME):
+    """A stored session, one row of the shared `anchor_sessions` table.
+
+    Column for column the table `fastapi_anchor.store.create_table_sql` describes: no column
+    has a Piccolo default except `data` (`'{}'`), and the two indexes carry the shared names.
+    This class is not bound to an engine (Piccolo finds one in `piccolo_conf` when asked);
+    stores use `session_table`, which binds a subclass to the application's engine.
+    """
+
+    id = RequiredVarchar(length=64, primary_key=True, default=None)
+    user_id = RequiredVarchar(length=255, default=None, index=True)
+    data = JSONB(default="{}")
+    created_at = Timestamptz(default=None)
+    expires_at = Timestamptz(default=None, index=True)
+
+    @classmethod
+    def _get_index_name(cls, column_names: list[str]) -> str:
+        # Piccolo names an index "<table>_<columns>"; the shared schema adds "_idx".
+        return index_name(cls._meta.tablename, "_".join(column_names))
+
+
+def session_table(
+    engine: PostgresEngine,
+    tablename: str = DEFAULT_TABLE_NAME,
+    schema: str | None = None,
+) -> type[AnchorSession]:
+    """Return a subclass of `AnchorSession` bound to `engine`, for the table `tablename`.
+
+    Piccolo binds a table class to its engine when the class is created, so each call makes a
+    new class: two engines (or two table names) never share one.
+
+    Raises:
+        ValueError: `tablename` or `schema` is not a plain identifier.
+    """
+    quote_table(tablename, schema)  # validates both names
+    return type(
+        "AnchorSession",
+        (AnchorSession,),
+        {},
+        tablename=tablename,
+        db=engine,
+        schema=schema,
+    )
