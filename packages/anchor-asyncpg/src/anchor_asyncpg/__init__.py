@@ -1,0 +1,18 @@
+"""anchor-asyncpg: FastAPI Anchor sessions in PostgreSQL on a raw asyncpg pool.
+
+Public names are re-exported here; each is defined in the module named by its `__module__`.
+"""
+
+from anchor_asyncpg.errors import UNAVAILABLE_ERRORS
+from anchor_asyncpg.pool import skip_reset
+from anchor_asyncpg.store import DEFAULT_TIMEOUT, AsyncpgStore
+
+__version__ = "0.2.0"
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "UNAVAILABLE_ERRORS",
+    "AsyncpgStore",
+    "__version__",
+    "skip_reset",
+]

@@ -1,0 +1,336 @@
+"""`AsyncpgStore`: sessions in the shared PostgreSQL table, on a raw asyncpg pool."""
+
+# asyncpg ships no type information; asyncpg-stubs adds it where installed.
+# mypy: disable-error-code="import-untyped"
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, nullcontext
+from datetime import datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+
+import asyncpg
+
+from anchor_asyncpg.errors import (
+    MISSING_TABLE_ERRORS,
+    STALE_CONNECTION_ERRORS,
+    UNAVAILABLE_ERRORS,
+    missing_table,
+    unavailable,
+)
+from anchor_asyncpg.pool import owned_pool
+from anchor_asyncpg.statements import Statements
+from fastapi_anchor.store import (
+    DEFAULT_TABLE_NAME,
+    SessionExists,
+    SessionRecord,
+    StoreUnavailable,
+    check_expiry_args,
+    dump_data,
+    load_data,
+)
+
+__all__ = ["DEFAULT_TIMEOUT", "AsyncpgStore"]
+
+DEFAULT_TIMEOUT = 5.0
+"""Seconds a store call may take, waiting for a pooled connection included."""
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    _Connection: TypeAlias = PoolConnectionProxy[Any]
+
+_T = TypeVar("_T")
+_TIMEOUTS = (TimeoutError, asyncio.TimeoutError)
+_Pool = asyncpg.Pool  # the runtime class; `asyncpg.Pool[Any]` in annotations
+
+# One timer for the whole call (acquire and statement) where asyncio has `timeout`: half the
+# CPU of asyncpg's own acquire and statement timeouts, which arm one timer each.
+_NO_DEADLINE: AbstractAsyncContextManager[object] = nullcontext()  # stateless: shared
+if sys.version_info >= (3, 11):
+    _ONE_DEADLINE = True
+
+    def _deadline(seconds: float | None) -> AbstractAsyncContextManager[object]:
+        return _NO_DEADLINE if seconds is None else asyncio.timeout(seconds)
+
+else:
+    _ONE_DEADLINE = False
+
+    def _deadline(seconds: float | None) -> AbstractAsyncContextManager[object]:
+        return _NO_DEADLINE
+
+
+class AsyncpgStore:
+    """A `SessionStore` on an asyncpg pool: one statement per call, no transactions.
+
+    Give it the application's pool, so sessions share the connections the app already has,
+    or a DSN, and the store creates its own pool on first use (or on `open`) and closes it in
+    `close`. Either way the table is the shared `anchor_sessions` schema; create it with
+    `create_table` or with the SQL from `fastapi_anchor.store.create_table_sql`.
+
+    A lost connection, a refused connection, a pool that stays exhausted or a statement past
+    its timeout raises `StoreUnavailable` (the app answers 503); the next call uses a new
+    connection, so the store works again as soon as PostgreSQL does. A missing table raises
+    `TableMissing` (a `StoreUnavailable` too), whose message says how to create it.
+
+    Args:
+        pool: The application's `asyncpg.Pool` (already created with `await`), or a DSN
+            such as `postgresql://user@host/db` for a pool the store owns.
+        table: Table name.
+        schema: Schema of the table; None uses the connection's search path.
+        timeout: Seconds a call may take, waiting for a free connection included (and, for
+            a pool the store owns, connecting); past it the call raises `StoreUnavailable`.
+            None sets no limit of the store's own (the pool's `command_timeout` still holds).
+        pool_options: Keyword arguments for `asyncpg.create_pool` when `pool` is a DSN, such
+            as `min_size`, `max_size` or `statement_cache_size=0` behind PgBouncer. The store's
+            own pool releases connections without the reset query (see `skip_reset`); pass
+            `reset=None` here to restore asyncpg's default.
+
+    Raises:
+        ValueError: A name is not a plain identifier, `timeout` is not positive, or
+            `pool_options` is given with a pool.
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool[Any] | str,
+        *,
+        table: str = DEFAULT_TABLE_NAME,
+        schema: str | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        pool_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout must be positive or None, got {timeout!r}")
+        self._sql = Statements.build(table, schema)
+        self._timeout = timeout
+        # Without asyncio.timeout (Python 3.10), asyncpg's timeouts guard each step instead.
+        self._step_timeout = None if _ONE_DEADLINE else timeout
+        self._dsn: str | None
+        self._pool: asyncpg.Pool[Any] | None
+        if isinstance(pool, str):
+            self._dsn, self._pool = pool, None
+            self._pool_options = dict(pool_options or {})
+        elif isinstance(pool, _Pool):
+            if pool_options is not None:
+                raise ValueError("pool_options applies only when the store is given a DSN")
+            self._dsn, self._pool = None, pool
+            self._pool_options = {}
+        else:
+            raise TypeError(f"pool must be an asyncpg.Pool or a DSN string, got {type(pool)}")
+        self._opening = asyncio.Lock()
+        self._closed = False
+
+    @property
+    def table(self) -> str:
+        """The quoted, qualified table name, like `"auth"."anchor_sessions"`."""
+        return self._sql.table
+
+    @property
+    def pool(self) -> asyncpg.Pool[Any] | None:
+        """The pool in use; None while a store given a DSN has not connected yet."""
+        return self._pool
+
+    @property
+    def owns_pool(self) -> bool:
+        """Whether the store created the pool (from a DSN) and closes it in `close`."""
+        return self._dsn is not None
+
+    async def open(self) -> None:
+        """Create the store's own pool now rather than on first use (no-op with a given pool).
+
+        Raises:
+            StoreUnavailable: PostgreSQL cannot be reached; calling again retries.
+        """
+        self._closed = False
+        if self._pool is None:
+            await self._open()
+
+    async def close(self) -> None:
+        """Close the pool if the store created it; the application closes its own pool.
+
+        Until `open` is called again, calls then raise `StoreUnavailable`.
+        """
+        if self._dsn is None:
+            return
+        self._closed = True
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    async def __aenter__(self) -> AsyncpgStore:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def create_table(self) -> None:
+        """Create the shared table and its indexes if missing (safe to run from every worker).
+
+        Raises:
+            StoreUnavailable: PostgreSQL cannot be reached.
+        """
+        await self._run(self._create_table)
+
+    async def _create_table(self, conn: _Connection) -> None:
+        async with conn.transaction():
+            await conn.execute(self._sql.lock_table_creation, self._sql.table)
+            for statement in self._sql.create_table:
+                await conn.execute(statement)
+
+    async def create(self, record: SessionRecord) -> None:
+        """Insert `record`.
+
+        Raises:
+            SessionExists: The id is already stored (PostgreSQL's unique violation).
+            StoreUnavailable: PostgreSQL cannot answer now.
+        """
+        data = dump_data(record.data)
+        try:
+            await self._execute(
+                self._sql.insert,
+                record.id,
+                record.user_id,
+                data,
+                record.created_at,
+                record.expires_at,
+            )
+        except asyncpg.UniqueViolationError as exc:
+            raise SessionExists(f"session id {record.id[:8]}... is already stored") from exc
+
+    async def get(self, session_id: str) -> SessionRecord | None:
+        """Return the record with this id, expired or not, or None: one `SELECT` by key."""
+        row = await self._fetchrow(self._sql.get, session_id)
+        if row is None:
+            return None
+        return SessionRecord(session_id, row[0], row[2], row[3], load_data(row[1]))
+
+    async def update(
+        self,
+        session_id: str,
+        *,
+        expires_at: datetime | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Change `expires_at` and/or `data` of an existing record with one `UPDATE`.
+
+        Never inserts, so a refresh racing a logout cannot bring the session back.
+
+        Returns:
+            True if the record existed, False if it is gone.
+
+        Raises:
+            ValueError: `expires_at` is naive.
+            TypeError: `expires_at` is not a datetime.
+        """
+        if expires_at is not None:  # checked as SessionRecord checks it: aware, then UTC
+            expires_at = SessionRecord(session_id, "", expires_at, expires_at, {}).expires_at
+        if data is not None:
+            text = dump_data(data)
+            if expires_at is None:
+                return _count(await self._execute(self._sql.update_data, session_id, text)) > 0
+            status = await self._execute(self._sql.update_both, session_id, expires_at, text)
+            return _count(status) > 0
+        if expires_at is not None:
+            return _count(await self._execute(self._sql.update_expires, session_id, expires_at)) > 0
+        return await self._fetchrow(self._sql.exists, session_id) is not None
+
+    async def delete(self, session_id: str) -> bool:
+        """Delete one record; return whether it existed."""
+        return _count(await self._execute(self._sql.delete, session_id)) > 0
+
+    async def delete_user(self, user_id: str) -> int:
+        """Delete every record of `user_id`; return how many."""
+        return _count(await self._execute(self._sql.delete_user, user_id))
+
+    async def list_user(self, user_id: str) -> list[SessionRecord]:
+        """Return every record of `user_id`, expired ones included (index on `user_id`)."""
+        rows = await self._fetch(self._sql.list_user, user_id)
+        return [SessionRecord(r[0], r[1], r[3], r[4], load_data(r[2])) for r in rows]
+
+    async def delete_expired(self, now: datetime, limit: int = 1000) -> int:
+        """Delete at most `limit` records with `expires_at <= now`, oldest first; return how many.
+
+        Raises:
+            ValueError: `now` is naive or `limit` is below 1.
+        """
+        check_expiry_args(now, limit)
+        return _count(await self._execute(self._sql.delete_expired, now, limit))
+
+    async def count_expired(self, now: datetime) -> int:
+        """Return how many records `delete_expired(now)` would delete in all; delete none.
+
+        Raises:
+            ValueError: `now` is naive.
+        """
+        check_expiry_args(now, 1)
+        row = await self._fetchrow(self._sql.count_expired, now)
+        return 0 if row is None else int(row[0])
+
+    async def _run(self, action: Callable[[_Connection], Awaitable[_T]]) -> _T:
+        """Run `action` on a pooled connection, turning outages into `StoreUnavailable`."""
+        pool = self._pool or await self._open()
+        try:
+            async with (
+                _deadline(self._timeout),
+                pool.acquire(timeout=self._step_timeout) as conn,
+            ):
+                try:
+                    return await action(conn)
+                except asyncpg.InternalClientError:
+                    # The protocol state is unknown (say the server's "terminating connection"
+                    # arrived before the socket closed): never hand this connection out again.
+                    conn.terminate()
+                    raise
+        except ValueError:  # a bad argument (some asyncpg InterfaceErrors are ValueErrors too)
+            raise
+        except MISSING_TABLE_ERRORS as exc:
+            raise missing_table(self._sql.table) from exc
+        except UNAVAILABLE_ERRORS as exc:
+            if isinstance(exc, STALE_CONNECTION_ERRORS) and not isinstance(exc, _TIMEOUTS):
+                # A server restart kills every connection: replace them all on next use
+                # rather than let each fail one more request.
+                await pool.expire_connections()
+            raise unavailable(exc) from exc
+
+    async def _fetchrow(self, query: str, *args: object) -> asyncpg.Record | None:
+        timeout = self._step_timeout
+        return await self._run(lambda conn: conn.fetchrow(query, *args, timeout=timeout))
+
+    async def _fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
+        timeout = self._step_timeout
+        return await self._run(lambda conn: conn.fetch(query, *args, timeout=timeout))
+
+    async def _execute(self, query: str, *args: object) -> str:
+        timeout = self._step_timeout
+        return await self._run(lambda conn: conn.execute(query, *args, timeout=timeout))
+
+    async def _open(self) -> asyncpg.Pool[Any]:
+        # Only a store given a DSN ever lacks a pool.
+        async with self._opening:
+            if self._closed or self._dsn is None:
+                raise StoreUnavailable("the store is closed")
+            if self._pool is None:
+                pool = owned_pool(self._dsn, self._pool_options, self._timeout)
+                try:
+                    async with _deadline(self._timeout):
+                        await pool
+                except UNAVAILABLE_ERRORS as exc:
+                    raise unavailable(exc) from exc
+                self._pool = pool
+            return self._pool
+
+
+def _count(status: str) -> int:
+    """Rows affected, from a command status such as `UPDATE 1` or `DELETE 12`."""
+    return int(status.rpartition(" ")[2])
