@@ -1,4 +1,4 @@
-"""The pool `AsyncpgStore` creates when given a DSN, and the no-op `reset` it uses."""
+"""The pool `AsyncpgStore` creates when given a DSN (with the core's no-op `skip_reset`)."""
 
 # asyncpg ships no type information; asyncpg-stubs adds it where installed.
 # mypy: disable-error-code="import-untyped"
@@ -10,19 +10,9 @@ from typing import Any
 
 import asyncpg
 
-__all__ = ["owned_pool", "skip_reset"]
+from fastapi_anchor.store import skip_reset
 
-
-async def skip_reset(connection: asyncpg.Connection[Any]) -> None:
-    """Use as `asyncpg.create_pool(..., reset=skip_reset)`: release a connection with no query.
-
-    By default an asyncpg pool sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
-    RESET ALL;` every time a connection goes back to the pool: a second round trip on every
-    request. An application that never changes session state on pooled connections (no `SET`,
-    `LISTEN`, advisory locks, temporary tables or cursors held past a release) has nothing for
-    it to reset. asyncpg (0.30+) still rolls back a transaction left open and drops listeners
-    before calling this function.
-    """
+__all__ = ["owned_pool"]
 
 
 def owned_pool(

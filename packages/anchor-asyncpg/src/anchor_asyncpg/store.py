@@ -31,6 +31,7 @@ from fastapi_anchor.store import (
     StoreUnavailable,
     check_expiry_args,
     dump_data,
+    ensure_utc,
     load_data,
 )
 
@@ -234,7 +235,7 @@ class AsyncpgStore:
             TypeError: `expires_at` is not a datetime.
         """
         if expires_at is not None:  # checked as SessionRecord checks it: aware, then UTC
-            expires_at = SessionRecord(session_id, "", expires_at, expires_at, {}).expires_at
+            expires_at = ensure_utc(expires_at, "expires_at")
         if data is not None:
             text = dump_data(data)
             if expires_at is None:

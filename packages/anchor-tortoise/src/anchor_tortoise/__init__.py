@@ -6,8 +6,8 @@ Add `"anchor_tortoise.models"` to an app's `"models"` in your Tortoise config an
 
 from anchor_tortoise.errors import store_errors
 from anchor_tortoise.factory import session_model
-from anchor_tortoise.pool import skip_reset
 from anchor_tortoise.store import TortoiseStore
+from fastapi_anchor.store import skip_reset
 
 __version__ = "0.2.0"
 

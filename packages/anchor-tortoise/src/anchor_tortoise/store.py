@@ -12,7 +12,13 @@ from tortoise.expressions import Subquery
 from tortoise.models import Model
 
 from anchor_tortoise.errors import store_errors
-from fastapi_anchor.store import SessionRecord, check_expiry_args, dump_data, load_data
+from fastapi_anchor.store import (
+    SessionRecord,
+    check_expiry_args,
+    dump_data,
+    ensure_utc,
+    load_data,
+)
 
 __all__ = ["TortoiseStore"]
 
@@ -29,11 +35,6 @@ def _record(row: Any) -> SessionRecord:
 def _max_length(model: type[Model], field: str) -> int:
     length: int = model._meta.fields_map[field].max_length  # type: ignore[attr-defined]
     return length
-
-
-def _aware(session_id: str, expires_at: datetime) -> datetime:
-    # SessionRecord's own rules: a datetime, timezone-aware, normalised to UTC.
-    return SessionRecord(session_id, "", expires_at, expires_at, {}).expires_at
 
 
 class TortoiseStore:
@@ -146,7 +147,7 @@ class TortoiseStore:
         """
         changes: dict[str, Any] = {}
         if expires_at is not None:
-            changes["expires_at"] = _aware(session_id, expires_at)
+            changes["expires_at"] = ensure_utc(expires_at, "expires_at")
         if data is not None:
             dump_data(data)  # refuse what jsonb would refuse before touching the database
             changes["data"] = data

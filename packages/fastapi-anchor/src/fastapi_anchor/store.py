@@ -48,6 +48,7 @@ __all__ = [
     "index_name",
     "load_data",
     "quote_table",
+    "skip_reset",
 ]
 
 
@@ -67,6 +68,18 @@ def ensure_utc(value: datetime, name: str = "value") -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware, got naive {value!r}")
     return value.astimezone(timezone.utc)
+
+
+async def skip_reset(connection: object) -> None:
+    """A no-op pool `reset` for asyncpg pools (raw, or under Tortoise or Piccolo).
+
+    By default an asyncpg pool sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL;` every time a connection goes back to the pool: a second round trip after every
+    session lookup. An application that leaves no session state on pooled connections (no
+    `SET`, `LISTEN`, advisory locks, temporary tables or cursors held past a release) has
+    nothing to reset: pass this as `reset=`. asyncpg (0.30+) still rolls back a transaction
+    left open and drops listeners before calling it.
+    """
 
 
 def check_expiry_args(now: datetime, limit: int) -> None:
