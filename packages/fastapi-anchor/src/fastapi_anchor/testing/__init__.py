@@ -7,6 +7,8 @@
         async def store(self):
             yield MyStore(...)   # fresh and empty for every test
 
+`login_client` / `async_login_client` log a test client in as any user (see `clients`).
+
 The suite is imported on first use: fastapi-anchor's pytest plugin (`plugin`) imports this
 package in every pytest run, where Hypothesis may not be installed.
 """
@@ -16,12 +18,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from fastapi_anchor.testing.clients import async_login_client, login_client
     from fastapi_anchor.testing.suite import SessionStoreSuite
 
-__all__ = ["SessionStoreSuite"]
+__all__ = ["SessionStoreSuite", "async_login_client", "login_client"]
 
 
 def __getattr__(name: str) -> Any:
+    if name in ("login_client", "async_login_client"):
+        from fastapi_anchor.testing import clients
+
+        return getattr(clients, name)
     if name != "SessionStoreSuite":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     try:
