@@ -2,6 +2,9 @@
 
 Run it with `hatch run example`, then open http://127.0.0.1:8000 and log in as alice/wonderland
 or bob/builder. Browsers accept the Secure session cookie on 127.0.0.1 and localhost.
+
+Set ANCHOR_DATABASE_URL (postgresql://...) to keep sessions in PostgreSQL through anchor-asyncpg
+instead; with several workers, also set ANCHOR_SECRET_KEY so they all verify the same cookies.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from html import escape
 from typing import Annotated, Any
@@ -16,21 +21,55 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Form, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from fastapi_anchor import Anchor, MemoryStore, SessionRecord
+from fastapi_anchor import Anchor, MemoryStore, SessionRecord, SessionStore
 
 # Demo accounts. A real app checks a password hash from its user table.
 USERS = {"alice": "wonderland", "bob": "builder"}
 
-# Set ANCHOR_SECRET_KEY to keep sessions valid across restarts of a persistent store; the
-# memory store forgets them on restart anyway, so a fresh random key is fine here.
+DATABASE_URL = os.environ.get("ANCHOR_DATABASE_URL")
+
+
+def make_store() -> SessionStore:
+    if not DATABASE_URL:
+        return MemoryStore()
+    from anchor_asyncpg import AsyncpgStore
+
+    return AsyncpgStore(DATABASE_URL, pool_options={"min_size": 1, "max_size": 5})
+
+
+# Set ANCHOR_SECRET_KEY to keep sessions valid across restarts and workers; the memory store
+# forgets them on restart anyway, so a fresh random key is fine for one process.
+store = make_store()
 anchor = Anchor(
-    MemoryStore(),
+    store,
     secret_keys=os.environ.get("ANCHOR_SECRET_KEY") or secrets.token_urlsafe(32),
     idle_timeout=timedelta(hours=8),
     absolute_timeout=timedelta(days=7),
 )
 
-app = FastAPI(title="FastAPI Anchor example")
+
+@asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    """Open the PostgreSQL store's pool and create its table (nothing to do for memory)."""
+    if DATABASE_URL:
+        await store.open()  # type: ignore[attr-defined]
+        await store.create_table()  # type: ignore[attr-defined]
+    yield
+    if DATABASE_URL:
+        await store.close()  # type: ignore[attr-defined]
+
+
+app = FastAPI(title="FastAPI Anchor example", lifespan=lifespan)
+
+if os.environ.get("ANCHOR_EXAMPLE_WORKER_HEADER"):
+    # For the multi-worker test: say which worker process answered.
+
+    @app.middleware("http")
+    async def worker_header(request: Any, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers["X-Worker-Pid"] = str(os.getpid())
+        return response
+
 
 CurrentSession = Annotated[SessionRecord, Depends(anchor.session)]
 MaybeSession = Annotated[SessionRecord | None, Depends(anchor.optional_session)]
