@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from http.cookies import SimpleCookie
 from typing import Any
@@ -14,7 +15,7 @@ from fastapi.testclient import TestClient
 from fastapi_anchor.frontends.implementations import InsecureSecretWarning
 from fastapi_anchor.tokens import hash_token
 
-from seed_readme import seed_block
+from seed_readme import SEED_README, seed_block
 
 
 def run_quick_start() -> dict[str, Any]:
@@ -38,6 +39,12 @@ def client(seed: dict[str, Any]) -> Iterator[TestClient]:
 
 def cookie_header(value: str) -> dict[str, str]:
     return {"cookie": f"session={value}"}
+
+
+def test_the_seed_readme_is_kept_byte_for_byte() -> None:
+    """Formatters must not touch it (ruff excludes tests/seed): its examples run as written."""
+    digest = hashlib.sha256(SEED_README.read_bytes()).hexdigest()
+    assert digest == "4c20370c5b09833e469b9ed80f37e5d5fe33d8823b9dac3e8201f2e537a04afe"
 
 
 def test_the_quick_start_block_is_the_seed_verbatim() -> None:
