@@ -1,0 +1,236 @@
+"""`SQLAlchemyStore`: sessions in the shared table through SQLAlchemy 2 async Core."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+from sqlalchemy import MetaData, Table, inspect
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.sql import Executable
+from sqlalchemy.util import greenlet_spawn
+
+from anchor_sqlalchemy.direct import DirectRead, StaleConnection
+from anchor_sqlalchemy.errors import store_error, table_missing
+from anchor_sqlalchemy.gate import PoolGate
+from anchor_sqlalchemy.statements import Statements
+from anchor_sqlalchemy.table import COLUMNS, sessions_table
+from fastapi_anchor.store import (
+    SessionRecord,
+    StoreUnavailable,
+    check_expiry_args,
+    dump_data,
+    ensure_utc,
+    load_data,
+)
+
+__all__ = ["SQLAlchemyStore"]
+
+T = TypeVar("T")
+
+
+def _engine_of(bind: AsyncEngine | async_sessionmaker[Any]) -> AsyncEngine:
+    if isinstance(bind, AsyncEngine):
+        return bind
+    if isinstance(bind, async_sessionmaker):
+        engine = bind.kw.get("bind")
+        if isinstance(engine, AsyncEngine):
+            return engine
+        raise TypeError(
+            "the async_sessionmaker must be bound to an AsyncEngine "
+            f"(async_sessionmaker(engine, ...)), got bind={engine!r}"
+        )
+    raise TypeError(f"expected an AsyncEngine or an async_sessionmaker, got {bind!r}")
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite gives back the naive UTC wall time that was written; PostgreSQL gives aware values.
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
+class SQLAlchemyStore:
+    """A `SessionStore` on SQLAlchemy 2 Core over an `AsyncEngine`.
+
+    Every call is one statement in autocommit mode: a read sends its SELECT alone, with no
+    BEGIN/ROLLBACK around it, and a write commits as it runs. The statements are built once,
+    so SQLAlchemy compiles each of them once per dialect. The application's engine keeps its
+    own options: the store works through a copy with `isolation_level="AUTOCOMMIT"` that shares
+    the engine's connection pool. `get`, run on every authenticated request, skips the
+    `Connection` layer where nothing observes it (see `anchor_sqlalchemy.direct`).
+
+    A duplicate id raises `SessionExists`; a lost or refused connection, a pool timeout or a
+    server shutting down raises `StoreUnavailable`, and a table not created yet `TableMissing`
+    (FastAPI Anchor answers 503 to both).
+
+    Args:
+        bind: The application's `AsyncEngine`, or an `async_sessionmaker` bound to one.
+        table: The session table from `sessions_table`; the default `anchor_sessions` table
+            on a new `MetaData` if omitted.
+
+    Raises:
+        TypeError: `bind` is neither an `AsyncEngine` nor a bound `async_sessionmaker`.
+        ValueError: `table` lacks a column of the shared schema.
+    """
+
+    def __init__(
+        self, bind: AsyncEngine | async_sessionmaker[Any], table: Table | None = None
+    ) -> None:
+        self.engine = _engine_of(bind)
+        self.table = table if table is not None else sessions_table(MetaData())
+        missing = [name for name in COLUMNS if name not in self.table.c]
+        if missing:
+            raise ValueError(f"table {self.table.name!r} lacks the columns {missing}")
+        autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._engine: Engine = autocommit.sync_engine
+        self._sql = Statements.build(self.table, self.engine.dialect.name)
+        self._direct = DirectRead.prepare(self._engine, self._sql.get, "session_id")
+        self._sqlite = self.engine.dialect.name == "sqlite"
+        self._gate = PoolGate.for_engine(self._engine)
+
+    async def create_table(self) -> None:
+        """Create the table and its indexes if they are missing.
+
+        Handy in development and tests; in production let Alembic create the table from the
+        application's `MetaData`.
+        """
+        async with self.engine.begin() as conn:
+            await conn.run_sync(self.table.create, checkfirst=True)
+
+    async def create(self, record: SessionRecord) -> None:
+        """Insert `record` in one autocommitted statement.
+
+        Raises:
+            SessionExists: The id is already stored (the database's unique violation).
+            StoreUnavailable: The database cannot be reached.
+        """
+        params = {
+            "id_": record.id,
+            "user_id_": record.user_id,
+            "data_": dump_data(record.data),
+            "created_at_": record.created_at,
+            "expires_at_": record.expires_at,
+        }
+        await self._run(self._rowcount, self._sql.insert, params)
+
+    async def get(self, session_id: str) -> SessionRecord | None:
+        """Return the record with this id, expired or not, or None: one SELECT, no transaction."""
+        row = await self._run(self._read, session_id)
+        if row is None:
+            return None
+        user_id, created_at, expires_at, data = row
+        return SessionRecord(
+            session_id, user_id, _aware(created_at), _aware(expires_at), load_data(data)
+        )
+
+    async def update(
+        self,
+        session_id: str,
+        *,
+        expires_at: datetime | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Change `expires_at` and/or `data` with one UPDATE; never inserts.
+
+        Returns:
+            True if the record existed, False if it is gone.
+        """
+        params: dict[str, Any] = {"session_id": session_id}
+        if expires_at is not None:
+            params["new_expires_at"] = ensure_utc(expires_at, "expires_at")
+        if data is not None:
+            params["new_data"] = dump_data(data)
+        if expires_at is None:
+            if data is None:
+                return await self._run(self._first, self._sql.exists, params) is not None
+            statement = self._sql.update_data
+        else:
+            statement = self._sql.update_expiry if data is None else self._sql.update_both
+        return await self._run(self._rowcount, statement, params) > 0
+
+    async def delete(self, session_id: str) -> bool:
+        """Remove one record; return whether it existed."""
+        return await self._run(self._rowcount, self._sql.delete, {"session_id": session_id}) > 0
+
+    async def delete_user(self, user_id: str) -> int:
+        """Remove every record of `user_id`; return how many were removed."""
+        return await self._run(self._rowcount, self._sql.delete_user, {"user_id": user_id})
+
+    async def list_user(self, user_id: str) -> list[SessionRecord]:
+        """Return every record of `user_id`, expired ones included."""
+        rows = await self._run(self._all, self._sql.list_user, {"user_id": user_id})
+        return [
+            SessionRecord(id_, user, _aware(created_at), _aware(expires_at), load_data(data))
+            for id_, user, created_at, expires_at, data in rows
+        ]
+
+    async def delete_expired(self, now: datetime, limit: int = 1000) -> int:
+        """Remove at most `limit` records with `expires_at <= now`; return how many.
+
+        On PostgreSQL the batch skips rows locked by a concurrent cleanup.
+        """
+        check_expiry_args(now, limit)
+        params = {"now": ensure_utc(now, "now"), "limit": limit}
+        return await self._run(self._rowcount, self._sql.delete_expired, params)
+
+    async def count_expired(self, now: datetime) -> int:
+        """Return how many records have `expires_at <= now` (for `cleanup --dry-run`)."""
+        params = {"now": ensure_utc(now, "now")}
+        return int(await self._run(self._scalar, self._sql.count_expired, params))
+
+    async def _run(self, call: Callable[..., T], *args: Any) -> T:
+        # One greenlet for connect, execute and release, rather than one per step.
+        gate = self._gate
+        try:
+            if gate is None:
+                return await greenlet_spawn(call, *args)
+            await gate.acquire()
+            try:
+                return await greenlet_spawn(call, *args)
+            finally:
+                gate.release()
+        except Exception as exc:
+            error = store_error(exc, self.table.fullname)
+            if error is None:
+                raise
+            if type(error) is StoreUnavailable and self._sqlite and not await self._has_table():
+                error = table_missing(self.table.fullname)  # SQLite has no code for it
+            raise error from exc
+
+    async def _has_table(self) -> bool:
+        """Whether the table exists; True when that cannot be told (the database is away)."""
+        try:
+            async with self.engine.connect() as conn:
+                return bool(
+                    await conn.run_sync(
+                        lambda sync: inspect(sync).has_table(self.table.name, self.table.schema)
+                    )
+                )
+        except Exception:  # the original error is the one to report
+            return True
+
+    def _read(self, session_id: str) -> Any:
+        direct = self._direct
+        if direct is not None and direct.usable():
+            try:
+                return direct.first(session_id)
+            except StaleConnection:
+                pass  # a dead pooled connection: a Connection retries and tidies the pool
+        return self._first(self._sql.get, {"session_id": session_id})
+
+    def _first(self, statement: Executable, params: dict[str, Any]) -> Any:
+        with self._engine.connect() as conn:
+            return conn.execute(statement, params).first()
+
+    def _all(self, statement: Executable, params: dict[str, Any]) -> list[Any]:
+        with self._engine.connect() as conn:
+            return list(conn.execute(statement, params).all())
+
+    def _scalar(self, statement: Executable, params: dict[str, Any]) -> Any:
+        with self._engine.connect() as conn:
+            return conn.execute(statement, params).scalar_one()
+
+    def _rowcount(self, statement: Executable, params: dict[str, Any]) -> int:
+        with self._engine.connect() as conn:
+            return conn.execute(statement, params).rowcount

@@ -1,0 +1,170 @@
+"""What the server executes for each store call, counted by the server itself.
+
+With `log_statement = 'all'` PostgreSQL logs every statement it executes, and with
+`client_min_messages = 'log'` it also sends each of those log lines to the client that ran the
+statement, as a notice. The engine below turns both on for its own connections and collects the
+notices: the count is the server's, not the client library's. (Both settings need a superuser,
+which the test database of this repository has; pg_stat_statements would need a server restart.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from anchor_sqlalchemy import SQLAlchemyStore
+from fastapi_anchor.store import SessionRecord
+from fastapi_anchor.tokens import hash_token, new_token
+
+T0 = datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
+
+
+class ServerLog:
+    """Statements the server reports having executed on the engine's connections."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def install(self, engine: AsyncEngine) -> None:
+        @event.listens_for(engine.sync_engine, "connect")
+        def on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.run_async(
+                lambda driver: driver.execute(
+                    "SET log_statement = 'all'; SET client_min_messages = 'log'"
+                )
+            )
+            driver = dbapi_connection.driver_connection
+            driver.add_log_listener(lambda _conn, message: self.lines.append(message.message))
+
+    def statements(self) -> list[str]:
+        taken, self.lines = self.lines, []
+        return taken
+
+
+def new_record(user_id: str = "alice") -> SessionRecord:
+    return SessionRecord(hash_token(new_token()), user_id, T0, T0 + timedelta(hours=1), {"n": 1})
+
+
+@pytest.fixture
+async def logged_engine(pg_url: str) -> AsyncIterator[tuple[AsyncEngine, ServerLog]]:
+    engine = create_async_engine(pg_url)
+    async with engine.connect() as conn:
+        superuser = (
+            await conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"))
+        ).scalar()
+    if not superuser:
+        await engine.dispose()
+        pytest.skip("counting statements on the server needs a superuser (log_statement)")
+    await engine.dispose()  # the check's connection goes: every connection from now is logged
+    log = ServerLog()
+    log.install(engine)
+    try:
+        yield engine, log
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def logged_store(
+    logged_engine: tuple[AsyncEngine, ServerLog], fresh_store: Callable[..., Any]
+) -> AsyncIterator[tuple[SQLAlchemyStore, ServerLog]]:
+    engine, log = logged_engine
+    async with fresh_store(engine) as store:
+        log.statements()
+        yield store, log
+
+
+@pytest.mark.anyio
+async def test_get_is_one_select_and_nothing_else(
+    logged_store: tuple[SQLAlchemyStore, ServerLog],
+) -> None:
+    store, log = logged_store
+    record = new_record()
+    await store.create(record)
+    await store.get(record.id)  # the first call prepares the statement
+    log.statements()
+    for _ in range(5):
+        assert await store.get(record.id) == record
+        [statement] = log.statements()
+        assert statement.startswith("execute "), statement
+        assert "SELECT" in statement, statement
+        assert "WHERE" in statement, statement
+    assert await store.get(hash_token(new_token())) is None
+    assert len(log.statements()) == 1
+
+
+@pytest.mark.anyio
+async def test_the_server_log_would_see_a_transaction(
+    logged_engine: tuple[AsyncEngine, ServerLog],
+) -> None:
+    """Control: a plain read on the engine is BEGIN, SELECT, ROLLBACK, and the log shows it."""
+    engine, log = logged_engine
+    async with engine.connect() as conn:
+        log.statements()
+        await conn.execute(text("SELECT 1"))
+    statements = log.statements()
+    assert len(statements) == 3
+    assert "BEGIN" in statements[0]
+    assert "ROLLBACK" in statements[2]
+
+
+@pytest.mark.anyio
+async def test_every_write_is_one_autocommitted_statement(
+    logged_store: tuple[SQLAlchemyStore, ServerLog],
+) -> None:
+    store, log = logged_store
+    record = new_record("bob")
+    calls: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
+        ("INSERT", lambda: store.create(record)),
+        ("UPDATE", lambda: store.update(record.id, expires_at=T0 + timedelta(hours=2))),
+        ("UPDATE", lambda: store.update(record.id, data={"n": 2})),
+        ("SELECT", lambda: store.list_user("bob")),
+        ("DELETE", lambda: store.delete(record.id)),
+        ("DELETE", lambda: store.delete_user("bob")),
+        ("DELETE", lambda: store.delete_expired(T0)),
+    ]
+    for verb, call in calls:
+        await call()
+        [statement] = log.statements()
+        assert verb in statement, statement
+        for word in ("BEGIN", "COMMIT", "ROLLBACK"):
+            assert word not in statement
+
+
+@pytest.mark.anyio
+async def test_the_applications_engine_keeps_its_own_options(
+    logged_engine: tuple[AsyncEngine, ServerLog],
+) -> None:
+    """The store's autocommit is its own: the engine it was given still runs transactions."""
+    engine, log = logged_engine
+    SQLAlchemyStore(engine)
+    assert "isolation_level" not in engine.get_execution_options()
+    async with engine.connect() as conn:
+        log.statements()
+        await conn.execute(text("SELECT 1"))
+        await conn.rollback()
+    assert "BEGIN" in log.statements()[0]
+
+
+@pytest.mark.anyio
+async def test_statement_logging_sees_the_read(
+    pg_url: str, fresh_store: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """With echo on, every read goes through a Connection, so SQLAlchemy logs it."""
+    engine = create_async_engine(pg_url, echo=True)
+    try:
+        async with fresh_store(engine) as store:
+            record = new_record()
+            await store.create(record)
+            caplog.clear()
+            with caplog.at_level("INFO", logger="sqlalchemy.engine"):
+                assert await store.get(record.id) == record
+            logged = [r.getMessage() for r in caplog.records]
+            assert any(m.startswith("SELECT") and store.table.name in m for m in logged)
+    finally:
+        await engine.dispose()
