@@ -16,6 +16,7 @@ import secrets
 import tempfile
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import asyncpg
@@ -78,13 +79,12 @@ def postgres_server() -> Iterator[str]:
         _unavailable(f"nothing at {LOCAL_DSN} and pgserver failed: {exc!r}")
 
 
-@pytest.fixture(scope="session")
-def postgres_dsn(postgres_server: str) -> Iterator[str]:
-    """DSN of a fresh database for this test run, dropped afterwards."""
+@contextmanager
+def _fresh_database(server_dsn: str) -> Iterator[str]:
     name = f"anchor_test_{secrets.token_hex(6)}"
 
     async def run(sql: str) -> None:
-        conn = await asyncpg.connect(postgres_server)
+        conn = await asyncpg.connect(server_dsn)
         try:
             await conn.execute(sql)
         finally:
@@ -92,6 +92,20 @@ def postgres_dsn(postgres_server: str) -> Iterator[str]:
 
     asyncio.run(run(f'CREATE DATABASE "{name}"'))
     try:
-        yield _with_database(postgres_server, name)
+        yield _with_database(server_dsn, name)
     finally:
         asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn(postgres_server: str) -> Iterator[str]:
+    """DSN of a fresh database for this test run, dropped afterwards."""
+    with _fresh_database(postgres_server) as dsn:
+        yield dsn
+
+
+@pytest.fixture(scope="module")
+def module_postgres_dsn(postgres_server: str) -> Iterator[str]:
+    """DSN of a database of this test module's own (for apps that use fixed table names)."""
+    with _fresh_database(postgres_server) as dsn:
+        yield dsn

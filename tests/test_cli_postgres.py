@@ -43,14 +43,14 @@ async def sql(dsn: str, query: str) -> object:
 
 
 @pytest.fixture(scope="module")
-def app_env(postgres_dsn: str) -> Iterator[dict[str, str]]:
-    env = {"ANCHOR_DATABASE_URL": postgres_dsn, "ANCHOR_SECRET_KEY": SECRET}
+def app_env(module_postgres_dsn: str) -> Iterator[dict[str, str]]:
+    env = {"ANCHOR_DATABASE_URL": module_postgres_dsn, "ANCHOR_SECRET_KEY": SECRET}
     with live_server("examples.app:app", env=env) as url:
         yield {**env, "BASE_URL": url}
 
 
 def test_cleanup_deletes_1500_expired_rows_in_batches_while_the_app_serves(
-    app_env: dict[str, str], postgres_dsn: str
+    app_env: dict[str, str], module_postgres_dsn: str
 ) -> None:
     base_url = app_env["BASE_URL"]
     with httpx.Client(base_url=base_url) as client:
@@ -58,7 +58,7 @@ def test_cleanup_deletes_1500_expired_rows_in_batches_while_the_app_serves(
         cookie = client.cookies["session"]
     asyncio.run(
         sql(
-            postgres_dsn,
+            module_postgres_dsn,
             "INSERT INTO anchor_sessions (id, user_id, data, created_at, expires_at) "
             "SELECT md5(g::text) || md5((g + 1)::text), 'old' || g, '{}', "
             "now() - interval '30 days', now() - interval '1 day' "
@@ -66,7 +66,7 @@ def test_cleanup_deletes_1500_expired_rows_in_batches_while_the_app_serves(
         )
     )
     live_before = asyncio.run(
-        sql(postgres_dsn, "SELECT count(*) FROM anchor_sessions WHERE expires_at > now()")
+        sql(module_postgres_dsn, "SELECT count(*) FROM anchor_sessions WHERE expires_at > now()")
     )
 
     dry = run_cli("--app", "examples.app:anchor", "cleanup", "--dry-run", env=app_env)
@@ -94,7 +94,8 @@ def test_cleanup_deletes_1500_expired_rows_in_batches_while_the_app_serves(
     assert "deleted 1500 expired sessions" in result.stdout
     assert statuses
     assert set(statuses) == {200}
-    assert asyncio.run(sql(postgres_dsn, "SELECT count(*) FROM anchor_sessions")) == live_before
+    remaining = asyncio.run(sql(module_postgres_dsn, "SELECT count(*) FROM anchor_sessions"))
+    assert remaining == live_before
     with httpx.Client(base_url=base_url, headers={"cookie": f"session={cookie}"}) as c:
         assert c.get("/me").status_code == 200
 
@@ -131,11 +132,11 @@ def test_unreachable_database_exits_3(tmp_path: Path) -> None:
     assert "session store unavailable" in result.stderr
 
 
-def test_missing_table_exits_4_naming_the_fix(tmp_path: Path, postgres_dsn: str) -> None:
+def test_missing_table_exits_4_naming_the_fix(tmp_path: Path, module_postgres_dsn: str) -> None:
     (tmp_path / "elsewhere.py").write_text(
         "from anchor_asyncpg import AsyncpgStore\n"
         "from fastapi_anchor import Anchor\n"
-        f"anchor = Anchor(AsyncpgStore({postgres_dsn!r}, table='not_created_yet'),\n"
+        f"anchor = Anchor(AsyncpgStore({module_postgres_dsn!r}, table='not_created_yet'),\n"
         f"                secret_keys={SECRET!r})\n"
     )
     result = run_cli("--app", "elsewhere:anchor", "sessions", "alice", env={}, app_dir=tmp_path)

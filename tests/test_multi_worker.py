@@ -21,9 +21,9 @@ SECRET = secrets.token_urlsafe(32)
 
 
 @pytest.fixture(scope="module")
-def base_url(postgres_dsn: str) -> Iterator[str]:
+def base_url(module_postgres_dsn: str) -> Iterator[str]:
     env = {
-        "ANCHOR_DATABASE_URL": postgres_dsn,
+        "ANCHOR_DATABASE_URL": module_postgres_dsn,
         "ANCHOR_SECRET_KEY": SECRET,
         "ANCHOR_EXAMPLE_WORKER_HEADER": "1",
     }
@@ -69,14 +69,14 @@ def test_both_workers_serve_the_session_and_logout_reaches_every_worker(base_url
 
 
 def test_cli_revoke_while_the_app_runs_logs_the_user_out_everywhere(
-    base_url: str, postgres_dsn: str
+    base_url: str, module_postgres_dsn: str
 ) -> None:
     laptop, phone = log_in(base_url, "bob", "builder"), log_in(base_url, "bob", "builder")
     assert statuses(me_from_every_worker(base_url, laptop)) == {200}
     result = subprocess.run(
         [sys.executable, "-m", "fastapi_anchor", "--app", "examples.app:anchor", "revoke", "bob"],
         cwd=ROOT,
-        env={**os.environ, "ANCHOR_DATABASE_URL": postgres_dsn, "ANCHOR_SECRET_KEY": SECRET},
+        env={**os.environ, "ANCHOR_DATABASE_URL": module_postgres_dsn, "ANCHOR_SECRET_KEY": SECRET},
         capture_output=True,
         text=True,
         timeout=60,
