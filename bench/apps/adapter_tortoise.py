@@ -1,0 +1,40 @@
+"""anchor-tortoise: `TortoiseStore` under `RegisterTortoise`, pool without the reset query."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from tortoise.contrib.fastapi import RegisterTortoise
+
+from anchor_tortoise import TortoiseStore, session_model, skip_reset
+from bench.apps import settings
+from bench.apps.anchored import anchored_app
+
+Session = session_model(settings.TABLE, name="Session")
+__models__ = [Session]  # this module is the Tortoise app's models module
+
+TORTOISE_ORM = {
+    "connections": {
+        "default": {
+            "engine": "tortoise.backends.asyncpg",
+            "credentials": {
+                **settings.tortoise_credentials(),
+                "minsize": settings.POOL_SIZE,
+                "maxsize": settings.POOL_SIZE,
+                "reset": skip_reset,
+            },
+        }
+    },
+    "apps": {"models": {"models": [__name__], "default_connection": "default"}},
+}
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async with RegisterTortoise(app, config=TORTOISE_ORM):
+        yield
+
+
+app = anchored_app(TortoiseStore(model=Session), lifespan)
