@@ -192,7 +192,9 @@ class Anchor:
         Raises:
             HTTPException: 403 for an unsafe cross-site request, 503 if the store is down.
         """
-        value = read_cookie(request.headers.getlist("cookie"), self.cookie.name)
+        # The raw ASGI headers, decoded as Starlette decodes them, without building `Headers`.
+        headers = [v.decode("latin-1") for k, v in request.scope["headers"] if k == b"cookie"]
+        value = read_cookie(headers, self.cookie.name)
         if value is None:
             return None
         if check_origin and not self.origin_policy.allows(request):

@@ -147,8 +147,10 @@ class CookieSigner:
         options = {"salt": salt, "digest_method": hashlib.sha256, "key_derivation": "hmac"}
         # Newest first: the common case verifies with one HMAC.
         self._signers = [Signer(key, **options) for key in reversed(keys)]  # type: ignore[arg-type]
-        # Derived once: itsdangerous derives the HMAC key again on every call.
+        # Keyed once: itsdangerous derives the HMAC key again on every call, and a one-shot
+        # HMAC sets the key up again; a copy of a keyed HMAC starts where the key left it.
         self._hmac_keys = [signer.derive_key() for signer in self._signers]
+        self._macs = [hmac.new(key, digestmod=hashlib.sha256) for key in self._hmac_keys]
 
     def sign(self, token: str) -> str:
         """Return `token` signed with the newest key."""
@@ -170,8 +172,10 @@ class CookieSigner:
             token_bytes, signature_bytes = token.encode("ascii"), signature.encode("ascii")
         except UnicodeEncodeError:
             return None
-        for index, key in enumerate(self._hmac_keys):
-            expected = base64_encode(hmac.digest(key, token_bytes, "sha256"))
+        for index, keyed in enumerate(self._macs):
+            mac = keyed.copy()
+            mac.update(token_bytes)
+            expected = base64_encode(mac.digest())
             if hmac.compare_digest(expected, signature_bytes):
                 return token, index == 0
         return None

@@ -63,6 +63,8 @@ def ensure_utc(value: datetime, name: str = "value") -> datetime:
         TypeError: `value` is not a datetime.
         ValueError: `value` is naive.
     """
+    if value.__class__ is datetime and value.tzinfo is timezone.utc:
+        return value  # the common case (drivers return UTC): nothing to check or convert
     if not isinstance(value, datetime):
         raise TypeError(f"{name} must be a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
