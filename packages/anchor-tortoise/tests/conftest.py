@@ -320,3 +320,70 @@ def new_record() -> Callable[..., SessionRecord]:
         return SessionRecord(**fields)
 
     return make
+
+
+# Catalog queries that describe a table exactly, to compare two tables created different ways.
+COLUMNS_SQL = """
+SELECT column_name, data_type, character_maximum_length, is_nullable, column_default
+FROM information_schema.columns
+WHERE table_schema = $1 AND table_name = $2
+ORDER BY column_name
+"""
+
+INDEXES_SQL = """
+SELECT i.relname AS name, am.amname AS method, ix.indisunique AS is_unique,
+       ix.indisprimary AS is_primary, ix.indpred IS NOT NULL AS is_partial,
+       array_agg(a.attname::text ORDER BY k.ord) AS columns
+FROM pg_index ix
+JOIN pg_class t ON t.oid = ix.indrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+JOIN pg_class i ON i.oid = ix.indexrelid
+JOIN pg_am am ON am.oid = i.relam
+CROSS JOIN LATERAL unnest(ix.indkey) WITH ORDINALITY AS k(attnum, ord)
+JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+WHERE n.nspname = $1 AND t.relname = $2
+GROUP BY i.relname, am.amname, ix.indisunique, ix.indisprimary, ix.indpred
+ORDER BY i.relname
+"""
+
+CONSTRAINTS_SQL = """
+SELECT c.conname, c.contype, pg_get_constraintdef(c.oid) AS definition
+FROM pg_constraint c
+JOIN pg_class t ON t.oid = c.conrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+WHERE n.nspname = $1 AND t.relname = $2
+ORDER BY c.conname
+"""
+
+Describe = Callable[[Any, str, str], Awaitable[dict[str, list[dict[str, Any]]]]]
+
+
+async def _describe(conn: Any, schema: str, table: str) -> dict[str, list[dict[str, Any]]]:
+    return {
+        "columns": [dict(r) for r in await conn.fetch(COLUMNS_SQL, schema, table)],
+        "indexes": [dict(r) for r in await conn.fetch(INDEXES_SQL, schema, table)],
+        "constraints": [dict(r) for r in await conn.fetch(CONSTRAINTS_SQL, schema, table)],
+    }
+
+
+@pytest.fixture
+def describe_table() -> Describe:
+    """`await describe_table(conn, schema, table)`: columns, indexes and constraints, by name."""
+    return _describe
+
+
+@pytest.fixture
+async def two_schemas(
+    postgres_dsn: str, fresh_name: Callable[[str], str]
+) -> AsyncIterator[tuple[Any, str, str]]:
+    """An asyncpg connection and two fresh schemas (ours, reference), dropped afterwards."""
+    ours, reference = fresh_name("anchor_tortoise_ours"), fresh_name("anchor_tortoise_ref")
+    conn = await asyncpg.connect(postgres_dsn)
+    try:
+        await conn.execute(f'CREATE SCHEMA "{ours}"; CREATE SCHEMA "{reference}"')
+        yield conn, ours, reference
+    finally:
+        await conn.execute(
+            f'DROP SCHEMA IF EXISTS "{ours}" CASCADE; DROP SCHEMA IF EXISTS "{reference}" CASCADE'
+        )
+        await conn.close()

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import asyncpg
 import pytest
 from tortoise.context import TortoiseContext
 
@@ -23,66 +22,11 @@ pytestmark = pytest.mark.anyio
 
 T0 = datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
 
-COLUMNS_SQL = """
-SELECT column_name, data_type, character_maximum_length, is_nullable, column_default
-FROM information_schema.columns
-WHERE table_schema = $1 AND table_name = $2
-ORDER BY column_name
-"""
-
-INDEXES_SQL = """
-SELECT i.relname AS name, am.amname AS method, ix.indisunique AS is_unique,
-       ix.indisprimary AS is_primary, ix.indpred IS NOT NULL AS is_partial,
-       array_agg(a.attname::text ORDER BY k.ord) AS columns
-FROM pg_index ix
-JOIN pg_class t ON t.oid = ix.indrelid
-JOIN pg_namespace n ON n.oid = t.relnamespace
-JOIN pg_class i ON i.oid = ix.indexrelid
-JOIN pg_am am ON am.oid = i.relam
-CROSS JOIN LATERAL unnest(ix.indkey) WITH ORDINALITY AS k(attnum, ord)
-JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
-WHERE n.nspname = $1 AND t.relname = $2
-GROUP BY i.relname, am.amname, ix.indisunique, ix.indisprimary, ix.indpred
-ORDER BY i.relname
-"""
-
-CONSTRAINTS_SQL = """
-SELECT c.conname, c.contype, pg_get_constraintdef(c.oid) AS definition
-FROM pg_constraint c
-JOIN pg_class t ON t.oid = c.conrelid
-JOIN pg_namespace n ON n.oid = t.relnamespace
-WHERE n.nspname = $1 AND t.relname = $2
-ORDER BY c.conname
-"""
-
-
-async def describe(conn: Any, schema: str, table: str) -> dict[str, list[dict[str, Any]]]:
-    return {
-        "columns": [dict(r) for r in await conn.fetch(COLUMNS_SQL, schema, table)],
-        "indexes": [dict(r) for r in await conn.fetch(INDEXES_SQL, schema, table)],
-        "constraints": [dict(r) for r in await conn.fetch(CONSTRAINTS_SQL, schema, table)],
-    }
-
-
-@pytest.fixture
-async def two_schemas(
-    postgres_dsn: str, fresh_name: Callable[[str], str]
-) -> AsyncIterator[tuple[Any, str, str]]:
-    """An asyncpg connection and two fresh schemas, dropped afterwards."""
-    ours, reference = fresh_name("anchor_tortoise_gen"), fresh_name("anchor_tortoise_ref")
-    conn = await asyncpg.connect(postgres_dsn)
-    try:
-        await conn.execute(f'CREATE SCHEMA "{ours}"; CREATE SCHEMA "{reference}"')
-        yield conn, ours, reference
-    finally:
-        await conn.execute(
-            f'DROP SCHEMA IF EXISTS "{ours}" CASCADE; DROP SCHEMA IF EXISTS "{reference}" CASCADE'
-        )
-        await conn.close()
-
 
 async def test_generate_schemas_creates_the_shared_table_exactly(
-    two_schemas: tuple[Any, str, str], tortoise_credentials: dict[str, Any]
+    two_schemas: tuple[Any, str, str],
+    tortoise_credentials: dict[str, Any],
+    describe_table: Callable[..., Any],
 ) -> None:
     """The default model module, as users configure it, gives the canonical DDL's table.
 
@@ -105,8 +49,8 @@ async def test_generate_schemas_creates_the_shared_table_exactly(
         await context.init(config=config)
         await context.generate_schemas()
 
-    generated = await describe(conn, ours, DEFAULT_TABLE_NAME)
-    canonical = await describe(conn, reference, DEFAULT_TABLE_NAME)
+    generated = await describe_table(conn, ours, DEFAULT_TABLE_NAME)
+    canonical = await describe_table(conn, reference, DEFAULT_TABLE_NAME)
     assert generated == canonical
     assert [c["column_name"] for c in generated["columns"]] == sorted(
         ["id", "user_id", "data", "created_at", "expires_at"]
