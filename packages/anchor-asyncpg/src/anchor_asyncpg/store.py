@@ -6,9 +6,8 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Awaitable, Callable, Mapping
-from contextlib import AbstractAsyncContextManager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
@@ -26,6 +25,7 @@ from anchor_asyncpg.pool import owned_pool
 from anchor_asyncpg.statements import Statements
 from fastapi_anchor.store import (
     DEFAULT_TABLE_NAME,
+    Deadlines,
     SessionExists,
     SessionRecord,
     StoreUnavailable,
@@ -49,20 +49,7 @@ _T = TypeVar("_T")
 _TIMEOUTS = (TimeoutError, asyncio.TimeoutError)
 _Pool = asyncpg.Pool  # the runtime class; `asyncpg.Pool[Any]` in annotations
 
-# One timer for the whole call (acquire and statement) where asyncio has `timeout`: half the
-# CPU of asyncpg's own acquire and statement timeouts, which arm one timer each.
-_NO_DEADLINE: AbstractAsyncContextManager[object] = nullcontext()  # stateless: shared
-if sys.version_info >= (3, 11):
-    _ONE_DEADLINE = True
-
-    def _deadline(seconds: float | None) -> AbstractAsyncContextManager[object]:
-        return _NO_DEADLINE if seconds is None else asyncio.timeout(seconds)
-
-else:
-    _ONE_DEADLINE = False
-
-    def _deadline(seconds: float | None) -> AbstractAsyncContextManager[object]:
-        return _NO_DEADLINE
+_NO_DEADLINE: AbstractContextManager[object] = nullcontext()  # stateless: shared
 
 
 class AsyncpgStore:
@@ -109,8 +96,11 @@ class AsyncpgStore:
             raise ValueError(f"timeout must be positive or None, got {timeout!r}")
         self._sql = Statements.build(table, schema)
         self._timeout = timeout
-        # Without asyncio.timeout (Python 3.10), asyncpg's timeouts guard each step instead.
-        self._step_timeout = None if _ONE_DEADLINE else timeout
+        # One limit for the whole call (waiting for a connection, then the statement), kept by
+        # one shared timer rather than a timer armed per call (see fastapi_anchor.deadlines).
+        self._deadline: AbstractContextManager[object] = (
+            _NO_DEADLINE if timeout is None else Deadlines(timeout)
+        )
         self._dsn: str | None
         self._pool: asyncpg.Pool[Any] | None
         if isinstance(pool, str):
@@ -282,17 +272,16 @@ class AsyncpgStore:
         """Run `action` on a pooled connection, turning outages into `StoreUnavailable`."""
         pool = self._pool or await self._open()
         try:
-            async with (
-                _deadline(self._timeout),
-                pool.acquire(timeout=self._step_timeout) as conn,
-            ):
-                try:
-                    return await action(conn)
-                except asyncpg.InternalClientError:
-                    # The protocol state is unknown (say the server's "terminating connection"
-                    # arrived before the socket closed): never hand this connection out again.
-                    conn.terminate()
-                    raise
+            with self._deadline:
+                async with pool.acquire() as conn:
+                    try:
+                        return await action(conn)
+                    except asyncpg.InternalClientError:
+                        # The protocol state is unknown (say the server's "terminating
+                        # connection" arrived before the socket closed): never hand this
+                        # connection out again.
+                        conn.terminate()
+                        raise
         except ValueError:  # a bad argument (some asyncpg InterfaceErrors are ValueErrors too)
             raise
         except MISSING_TABLE_ERRORS as exc:
@@ -305,16 +294,13 @@ class AsyncpgStore:
             raise unavailable(exc) from exc
 
     async def _fetchrow(self, query: str, *args: object) -> asyncpg.Record | None:
-        timeout = self._step_timeout
-        return await self._run(lambda conn: conn.fetchrow(query, *args, timeout=timeout))
+        return await self._run(lambda conn: conn.fetchrow(query, *args))
 
     async def _fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
-        timeout = self._step_timeout
-        return await self._run(lambda conn: conn.fetch(query, *args, timeout=timeout))
+        return await self._run(lambda conn: conn.fetch(query, *args))
 
     async def _execute(self, query: str, *args: object) -> str:
-        timeout = self._step_timeout
-        return await self._run(lambda conn: conn.execute(query, *args, timeout=timeout))
+        return await self._run(lambda conn: conn.execute(query, *args))
 
     async def _open(self) -> asyncpg.Pool[Any]:
         # Only a store given a DSN ever lacks a pool.
@@ -324,7 +310,7 @@ class AsyncpgStore:
             if self._pool is None:
                 pool = owned_pool(self._dsn, self._pool_options, self._timeout)
                 try:
-                    async with _deadline(self._timeout):
+                    with self._deadline:
                         await pool
                 except UNAVAILABLE_ERRORS as exc:
                     raise unavailable(exc) from exc

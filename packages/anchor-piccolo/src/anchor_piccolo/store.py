@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -13,6 +13,7 @@ from anchor_piccolo.errors import MISSING_TABLE_ERRORS, UNAVAILABLE_ERRORS, UNIQ
 from anchor_piccolo.tables import AnchorSession, session_table
 from fastapi_anchor.store import (
     DEFAULT_TABLE_NAME,
+    Deadlines,
     SessionExists,
     SessionRecord,
     StoreUnavailable,
@@ -70,6 +71,9 @@ class PiccoloStore:
         self.engine = engine
         self.table: type[AnchorSession] = session_table(engine, tablename, schema)
         self.timeout = timeout
+        self._deadline: AbstractContextManager[object] = (
+            nullcontext() if timeout is None else Deadlines(timeout)
+        )
         name = quote_table(tablename, schema)
         how = "`await store.create_table()`"
         if tablename == DEFAULT_TABLE_NAME and schema is None:
@@ -207,9 +211,8 @@ class PiccoloStore:
 
     async def _run(self, query: Awaitable[T]) -> T:
         try:
-            if self.timeout is None:
+            with self._deadline:  # one shared timer, not a task and a timer per call
                 return await query
-            return await asyncio.wait_for(query, self.timeout)
         except UNAVAILABLE_ERRORS as exc:
             raise StoreUnavailable(f"PostgreSQL is unavailable: {exc!r}") from exc
         except MISSING_TABLE_ERRORS as exc:

@@ -1,7 +1,8 @@
 """The store contract: `SessionRecord`, the `SessionStore` protocol and the errors a store raises.
 
 Adapters import only this module: it also re-exports the shared table's definition and
-the JSON encoding of `data` from `fastapi_anchor.schema`.
+the JSON encoding of `data` from `fastapi_anchor.schema`, and `Deadlines`, the per-call time
+limit of `fastapi_anchor.deadlines`.
 
 Expiry is the core's business: a store keeps `expires_at` and returns what it holds,
 expired or not; only `delete_expired` looks at time.
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol, runtime_checkable
 
+from fastapi_anchor.deadlines import Deadlines
 from fastapi_anchor.exceptions import (
     SessionExists,
     StoreError,
@@ -34,6 +36,7 @@ __all__ = [
     "DEFAULT_TABLE_NAME",
     "MAX_USER_ID_LENGTH",
     "CountsExpired",
+    "Deadlines",
     "SessionExists",
     "SessionRecord",
     "SessionStore",
