@@ -5,8 +5,9 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any
 
+from bench.measurement import Measurement
 from bench.scenarios import ADAPTERS, BY_KEY, Scenario
 
 MODE_TITLES = {
@@ -25,24 +26,6 @@ TARGETS = (
 FLAT = 0.10  # 1M rows vs 10k rows: within 10%
 
 
-class Row(Protocol):
-    scenario: str
-    rows: int
-    mode: str
-    round: int
-    rate: float
-    p50_ms: float
-    p99_ms: float
-    server_cpu_us: float
-    pg_cpu_us: float
-    statements: float
-    rollbacks: float
-    errors: int
-    non_2xx: int
-    background_cores: float
-    steal_cores: float
-
-
 def _median(values: Iterable[float]) -> float:
     found = list(values)
     return statistics.median(found) if found else float("nan")
@@ -51,13 +34,13 @@ def _median(values: Iterable[float]) -> float:
 class Figures:
     """The measurements of a run, indexed by (rows, mode, scenario) and round."""
 
-    def __init__(self, results: list[Row], sizes: list[int]) -> None:
+    def __init__(self, results: list[Measurement], sizes: list[int]) -> None:
         self.sizes = sizes
-        self.by: dict[tuple[int, str, str], dict[int, Row]] = defaultdict(dict)
+        self.by: dict[tuple[int, str, str], dict[int, Measurement]] = defaultdict(dict)
         for row in results:
             self.by[row.rows, row.mode, row.scenario][row.round] = row
 
-    def rows(self, rows: int, mode: str, scenario: str) -> dict[int, Row]:
+    def rows(self, rows: int, mode: str, scenario: str) -> dict[int, Measurement]:
         return self.by.get((rows, mode, scenario), {})
 
     def ratio(self, rows: int, mode: str, scenario: str, reference: str) -> float:
@@ -176,7 +159,7 @@ def _targets(figures: Figures, scenarios: list[Scenario]) -> list[str]:
 
 
 def markdown(
-    results: list[Any], context: dict[str, Any], scenarios: list[Scenario], sizes: list[int]
+    results: list[Measurement], context: dict[str, Any], scenarios: list[Scenario], sizes: list[int]
 ) -> str:
     figures = Figures(results, sizes)
     other = [r.background_cores for r in results]

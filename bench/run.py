@@ -41,6 +41,7 @@ from typing import Any
 import asyncpg
 
 from bench import database, load, report, server
+from bench.measurement import Measurement
 from bench.scenarios import BY_KEY, SCENARIOS, Scenario
 from fastapi_anchor.cookies import CookieSigner
 from fastapi_anchor.tokens import hash_token, new_token
@@ -54,25 +55,6 @@ PRESETS: dict[str, dict[str, Any]] = {
     "full": {"rounds": 8, "sizes": [10_000, 1_000_000], "seconds": 2, "warmup": 2},
     "quick": {"rounds": 1, "sizes": [10_000], "seconds": 3, "warmup": 1},
 }
-
-
-@dataclass(frozen=True)
-class Measurement:
-    scenario: str
-    rows: int
-    mode: str
-    round: int
-    rate: float
-    p50_ms: float
-    p99_ms: float
-    server_cpu_us: float
-    pg_cpu_us: float
-    statements: float
-    rollbacks: float
-    errors: int
-    non_2xx: int
-    background_cores: float  # CPU used by other work on the machine during the window
-    steal_cores: float
 
 
 def table_name(rows: int) -> str:
