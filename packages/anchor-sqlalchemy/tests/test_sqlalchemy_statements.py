@@ -9,7 +9,9 @@ which the test database of this repository has; pg_stat_statements would need a 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -51,22 +53,40 @@ def new_record(user_id: str = "alice") -> SessionRecord:
 
 
 @pytest.fixture
-async def logged_engine(pg_url: str) -> AsyncIterator[tuple[AsyncEngine, ServerLog]]:
+async def superuser(pg_url: str) -> None:
+    """Skip unless the test role is a superuser, as `log_statement` requires."""
     engine = create_async_engine(pg_url)
-    async with engine.connect() as conn:
-        superuser = (
-            await conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"))
-        ).scalar()
-    if not superuser:
+    try:
+        async with engine.connect() as conn:
+            superuser = (
+                await conn.execute(
+                    text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+                )
+            ).scalar()
+    finally:
         await engine.dispose()
+    if not superuser:
         pytest.skip("counting statements on the server needs a superuser (log_statement)")
-    await engine.dispose()  # the check's connection goes: every connection from now is logged
+
+
+@asynccontextmanager
+async def logged(pg_url: str, **options: Any) -> AsyncIterator[tuple[AsyncEngine, ServerLog]]:
+    """An engine made with `options`, every connection of which the server log reports."""
+    engine = create_async_engine(pg_url, **options)
     log = ServerLog()
     log.install(engine)
     try:
         yield engine, log
     finally:
         await engine.dispose()
+
+
+@pytest.fixture
+async def logged_engine(
+    pg_url: str, superuser: None
+) -> AsyncIterator[tuple[AsyncEngine, ServerLog]]:
+    async with logged(pg_url) as logged_engine:
+        yield logged_engine
 
 
 @pytest.fixture
@@ -168,3 +188,60 @@ async def test_statement_logging_sees_the_read(
             assert any(m.startswith("SELECT") and store.table.name in m for m in logged)
     finally:
         await engine.dispose()
+
+
+def statement_name(statement: str) -> str:
+    """The prepared statement's name in a logged `execute <name>: <query>` line."""
+    assert statement.startswith("execute "), statement
+    return statement.removeprefix("execute ").split(":", 1)[0]
+
+
+async def names_of_reads(
+    store: SQLAlchemyStore, log: ServerLog, record: SessionRecord, reads: int = 4
+) -> list[str]:
+    """Read `record` `reads` times; return the name each read's one statement ran under."""
+    names = []
+    for _ in range(reads):
+        assert await store.get(record.id) == record
+        [statement] = log.statements()
+        assert f"FROM {store.table.name}" in statement, statement
+        names.append(statement_name(statement))
+    return names
+
+
+@pytest.mark.anyio
+async def test_get_runs_on_asyncpgs_own_statement_cache(
+    pg_url: str, superuser: None, fresh_store: Callable[..., Any]
+) -> None:
+    """The direct read: asyncpg's statement cache keeps one name for the SELECT, which the
+    dialect's cursor, with its own cache turned off, would prepare anew under a new name on
+    every read (the control, through a Connection, below)."""
+    options = {"connect_args": {"prepared_statement_cache_size": 0}}
+    async with logged(pg_url, **options) as (engine, log), fresh_store(engine) as store:
+        record = new_record()
+        await store.create(record)
+        await store.get(record.id)  # asyncpg prepares the statement
+        log.statements()
+        names = await names_of_reads(store, log, record)
+        assert names[0].startswith("__asyncpg_stmt_"), names
+        assert len(set(names)) == 1, names
+
+        event.listen(engine.sync_engine, "before_cursor_execute", lambda *_args: None)
+        assert len(set(await names_of_reads(store, log, record))) == 4
+
+
+@pytest.mark.anyio
+async def test_application_named_statements_keep_reads_on_the_dialects_cursor(
+    pg_url: str, superuser: None, fresh_store: Callable[..., Any]
+) -> None:
+    """With SQLAlchemy's PgBouncer recipe (a `prepared_statement_name_func`) every statement
+    runs under the application's names, the hot SELECT included: asyncpg's own statement
+    cache, which numbers its statements per connection, is not used."""
+    numbers = itertools.count()
+    options = {"connect_args": {"prepared_statement_name_func": lambda: f"__app_{next(numbers)}__"}}
+    async with logged(pg_url, **options) as (engine, log), fresh_store(engine) as store:
+        record = new_record()
+        await store.create(record)
+        log.statements()
+        for name in await names_of_reads(store, log, record):
+            assert name.startswith("__app_"), name

@@ -1,27 +1,45 @@
-"""`DirectRead`: the store's hot SELECT on a pooled DBAPI connection, without a `Connection`.
+"""`DirectRead`: the store's hot SELECT straight on asyncpg, on a connection of the engine's pool.
 
-A full SQLAlchemy `Connection` costs about as much CPU per call as the query itself (cache key,
-execution context, `Result`, characteristics set and reset). For the one statement run on every
-authenticated request the store compiles the Core `select` once and runs it on a connection
-checked out of the engine's own pool (`Engine.raw_connection()`, the documented way to reach
-the DBAPI), in autocommit mode.
+A SQLAlchemy `Connection` costs about as much CPU per call as the query itself (cache key,
+execution context, `Result`, characteristics set and reset), and the asyncpg dialect's DBAPI
+cursor adds its own lock, prepared-statement cache and description. For the one statement run
+on every authenticated request the store compiles the Core `select` once, checks a connection
+out of the engine's own pool (`Engine.raw_connection()`, the documented way to reach the
+DBAPI) and runs the SQL with `asyncpg.Connection.fetchrow` on the driver connection beneath
+it. Outside a transaction asyncpg runs it in autocommit: no BEGIN, no isolation level to set,
+and the pool's reset on return sends nothing, since the dialect's adapter began no transaction.
 
-It applies only while nothing can tell the difference, re-checked on every call: the dialect
-needs no Python-side conversion of the parameter or the columns (true of asyncpg, not of
-SQLite), the engine carries no execution options beyond the isolation level, statement
-logging is off (`echo`), and no listener watches statement execution (tracing, query logging,
-`handle_error`). Otherwise the store uses a `Connection` as for every other statement.
+It applies only on the asyncpg driver and only while nothing can tell the difference, checked
+once for the statement and again on every call: the dialect needs no Python-side conversion of
+the parameter or the columns, the engine carries no execution options beyond the isolation
+level, statement logging (`echo`) is off, no listener watches statement execution (tracing,
+query logging, `handle_error`), and the connection names its prepared statements as asyncpg
+does (a `prepared_statement_name_func`, SQLAlchemy's recipe for PgBouncer, keeps reads on the
+`Connection`, since asyncpg's statement cache numbers its statements). Otherwise, and whenever
+the direct read fails, the store reads through a `Connection`, which raises SQLAlchemy's usual
+errors; a connection the failure left dead or unusable is invalidated first.
 """
+
+# asyncpg ships no type information; asyncpg-stubs adds it where installed.
+# mypy: disable-error-code="import-untyped"
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 from typing import Any
 
 from sqlalchemy import Select, exc
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import PoolProxiedConnection
 
-__all__ = ["DirectRead", "StaleConnection"]
+try:
+    from sqlalchemy.util import await_  # SQLAlchemy 2.1; await_only is deprecated from 2.2
+except ImportError:  # pragma: no cover - SQLAlchemy 2.0
+    from sqlalchemy.util import await_only as await_
+
+__all__ = ["DirectRead", "NotRead"]
 
 _WATCHING_EVENTS = (
     "before_execute",
@@ -30,25 +48,50 @@ _WATCHING_EVENTS = (
     "after_cursor_execute",
 )
 _WATCHING_DIALECT_EVENTS = ("handle_error", "do_execute")
+_PLACEHOLDER = re.compile(r"\$\d+")
+_TIMEOUTS = (TimeoutError, asyncio.TimeoutError)  # distinct classes on Python 3.10
 
 
-class StaleConnection(Exception):
-    """The pooled connection was dead (now invalidated); retry on a `Connection`."""
+class NotRead(Exception):
+    """The direct read did not happen or failed: read through a `Connection` instead.
+
+    The connection it used, if dead or unusable, has already been invalidated; the
+    `Connection` path repeats the read and raises SQLAlchemy's error for any failure.
+    """
 
 
 class DirectRead:
-    """Run one single-parameter SELECT straight on the pool's DBAPI connections.
+    """Run one single-parameter SELECT with asyncpg on the pool's driver connections.
 
-    Build it with `prepare`, which returns None where the dialect needs conversions.
+    Build it with `prepare`, which returns None where the direct path cannot apply.
+
+    Args:
+        engine: The (autocommit) engine whose pool to use; its driver is asyncpg.
+        sql: The compiled SELECT, with one placeholder `$1`.
     """
 
     def __init__(self, engine: Engine, sql: str) -> None:
+        # Imported here: asyncpg is an optional dependency, present where this class is built.
+        import asyncpg
+        from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
+
         self.engine = engine
         self.sql = sql
+        # The engine listeners attach to: the application's, beneath the store's option engine.
+        self._watched: Engine = getattr(engine, "_proxied", engine)
+        # Errors after which a connection cannot serve another query (timeouts excepted).
+        self._broken_errors: tuple[type[BaseException], ...] = (
+            asyncpg.PostgresConnectionError,
+            asyncpg.InterfaceError,
+            asyncpg.InternalClientError,
+            OSError,
+        )
+        # None on SQLAlchemy versions without prepared_statement_name_func, like the adapter's.
+        self._default_name_func = getattr(AsyncAdapt_asyncpg_connection, "_default_name_func", None)
 
     @classmethod
     def prepare(cls, engine: Engine, statement: Select[Any], parameter: str) -> DirectRead | None:
-        """Compile `statement` for `engine`; None if it cannot run without conversions.
+        """Compile `statement` for `engine`; None unless asyncpg can run it as it is.
 
         Args:
             engine: The (autocommit) engine whose pool and dialect to use.
@@ -56,10 +99,15 @@ class DirectRead:
             parameter: The name of that bind parameter.
         """
         dialect = engine.dialect
+        if dialect.driver != "asyncpg" or dialect.paramstyle != "numeric_dollar":
+            return None
         if set(engine.get_execution_options()) - {"isolation_level"}:
             return None  # schema_translate_map and friends are the Connection's business
         compiled = statement.compile(dialect=dialect)
-        if not compiled.positional or list(compiled.positiontup or ()) != [parameter]:
+        if list(compiled.positiontup or ()) != [parameter]:
+            return None
+        sql = str(compiled)
+        if _PLACEHOLDER.findall(sql) != ["$1"]:
             return None
         bind_type = compiled.binds[parameter].type.dialect_impl(dialect)
         if bind_type.bind_processor(dialect) is not None:
@@ -67,58 +115,65 @@ class DirectRead:
         for column in statement.selected_columns:
             if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
                 return None
-        return cls(engine, str(compiled))
+        return cls(engine, sql)
 
     def usable(self) -> bool:
         """Whether the direct path is invisible now: no statement logging, no listeners."""
         engine = self.engine
         if engine.logger.isEnabledFor(logging.INFO):
             return False
-        if any(getattr(engine.dispatch, name) for name in _WATCHING_EVENTS):
+        # SQLAlchemy flags an engine or dialect (or their class) at its first listener and
+        # checks the flag itself before dispatching; looking at the listeners costs more.
+        if self._watched._has_events and any(
+            getattr(engine.dispatch, name) for name in _WATCHING_EVENTS
+        ):
             return False
-        return not any(getattr(engine.dialect.dispatch, name) for name in _WATCHING_DIALECT_EVENTS)
+        dialect = engine.dialect
+        return not (
+            dialect._has_events
+            and any(getattr(dialect.dispatch, name) for name in _WATCHING_DIALECT_EVENTS)
+        )
 
     def first(self, value: Any) -> Any:
-        """Return the first row for `value`, or None. Call it inside a greenlet.
+        """Return the first row for `value` (an `asyncpg.Record`), or None. Call it in a greenlet.
 
         Raises:
-            StaleConnection: The connection turned out dead; it has been invalidated.
-            sqlalchemy.exc.DBAPIError: Any other error of the driver, wrapped as a
+            NotRead: The read did not succeed; the caller reads through a `Connection`.
+            sqlalchemy.exc.DBAPIError: No connection could be checked out, wrapped as a
                 `Connection` would wrap it.
         """
+        raw = self._checkout()
+        try:
+            adapter = raw.dbapi_connection  # SQLAlchemy's adapter around the asyncpg connection
+            naming = getattr(adapter, "_prepared_statement_name_func", None)
+            if naming is not self._default_name_func:
+                raise NotRead  # the application names its statements (PgBouncer)
+            driver = raw.driver_connection  # an asyncpg.Connection
+            assert driver is not None  # a fresh checkout always has one
+            try:
+                return await_(driver.fetchrow(self.sql, value))
+            except Exception as error:
+                if driver.is_closed() or (
+                    isinstance(error, self._broken_errors) and not isinstance(error, _TIMEOUTS)
+                ):
+                    raw.invalidate(error)
+                raise NotRead from error
+            except BaseException as error:
+                # Cancelled or interrupted mid-query: the connection's state is unknown, as
+                # SQLAlchemy's Connection also assumes.
+                raw.invalidate(error)
+                raise
+        finally:
+            raw.close()
+
+    def _checkout(self) -> PoolProxiedConnection:
+        """A connection from the engine's pool; a driver error wrapped as a `Connection` would."""
         dialect = self.engine.dialect
         dbapi_error = dialect.loaded_dbapi.Error
         try:
-            raw = self.engine.raw_connection()
-        except dbapi_error as error:  # wrapped as a Connection would wrap it
+            return self.engine.raw_connection()
+        except dbapi_error as error:
             invalidated = dialect.is_disconnect(error, None, None)
             raise exc.DBAPIError.instance(
                 None, None, error, dbapi_error, connection_invalidated=invalidated, dialect=dialect
             ) from error
-        dbapi_connection = raw.dbapi_connection
-        assert dbapi_connection is not None  # a fresh checkout always has one
-        try:
-            dialect.set_isolation_level(dbapi_connection, "AUTOCOMMIT")
-            try:
-                cursor = dbapi_connection.cursor()
-                try:
-                    cursor.execute(self.sql, (value,))
-                    return cursor.fetchone()
-                finally:
-                    cursor.close()
-            finally:
-                dialect.reset_isolation_level(dbapi_connection)
-        except dbapi_error as error:
-            if dialect.is_disconnect(error, dbapi_connection, None):
-                raw.invalidate(error)
-                raise StaleConnection from error
-            raise exc.DBAPIError.instance(
-                self.sql, (value,), error, dbapi_error, dialect=dialect
-            ) from error
-        except BaseException as error:
-            # Cancelled or interrupted mid-query: the connection's state is unknown, as
-            # SQLAlchemy's Connection also assumes.
-            raw.invalidate(error)
-            raise
-        finally:
-            raw.close()

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.sql import Executable
 from sqlalchemy.util import greenlet_spawn
 
-from anchor_sqlalchemy.direct import DirectRead, StaleConnection
+from anchor_sqlalchemy.direct import DirectRead, NotRead
 from anchor_sqlalchemy.errors import store_error, table_missing
 from anchor_sqlalchemy.gate import PoolGate
 from anchor_sqlalchemy.statements import Statements
@@ -57,8 +57,9 @@ class SQLAlchemyStore:
     BEGIN/ROLLBACK around it, and a write commits as it runs. The statements are built once,
     so SQLAlchemy compiles each of them once per dialect. The application's engine keeps its
     own options: the store works through a copy with `isolation_level="AUTOCOMMIT"` that shares
-    the engine's connection pool. `get`, run on every authenticated request, skips the
-    `Connection` layer where nothing observes it (see `anchor_sqlalchemy.direct`).
+    the engine's connection pool. `get`, run on every authenticated request, runs its SELECT
+    straight on the asyncpg connection beneath a pooled one, skipping the `Connection` layer
+    and the dialect's DBAPI cursor, where nothing observes it (see `anchor_sqlalchemy.direct`).
 
     A duplicate id raises `SessionExists`; a lost or refused connection, a pool timeout or a
     server shutting down raises `StoreUnavailable`, and a table not created yet `TableMissing`
@@ -215,8 +216,8 @@ class SQLAlchemyStore:
         if direct is not None and direct.usable():
             try:
                 return direct.first(session_id)
-            except StaleConnection:
-                pass  # a dead pooled connection: a Connection retries and tidies the pool
+            except NotRead:
+                pass  # a Connection repeats the read and raises SQLAlchemy's error if it fails
         return self._first(self._sql.get, {"session_id": session_id})
 
     def _first(self, statement: Executable, params: dict[str, Any]) -> Any:
