@@ -3,7 +3,7 @@
 - `raw_store`: `Anchor` on the cheapest store possible, `pool.fetchrow` of the four columns
   and a `SessionRecord`: the cost of Anchor's own checks and of FastAPI's dependency.
 - `no_deadline`: `Anchor` + `AsyncpgStore(timeout=None)`: the adapter minus its per-call
-  deadline (`asyncio.timeout`).
+  deadline (a `Deadlines` block; see `fastapi_anchor.deadlines`).
 """
 
 from __future__ import annotations

@@ -30,8 +30,8 @@ def test_the_gate_takes_the_pools_bound_and_timeout() -> None:
 
 @pytest.mark.parametrize(
     "options",
-    [{"poolclass": NullPool}, {"pool_size": 4, "max_overflow": -1}],
-    ids=["no pool", "unbounded overflow"],
+    [{"poolclass": NullPool}, {"pool_size": 4, "max_overflow": -1}, {"pool_timeout": 0}],
+    ids=["no pool", "unbounded overflow", "no wait"],
 )
 def test_no_gate_where_the_pool_sets_no_bound(options: dict[str, Any]) -> None:
     engine = create_async_engine("postgresql+asyncpg://u@localhost/db", **options)

@@ -4,19 +4,19 @@ When more requests want a connection than the pool holds, SQLAlchemy's async poo
 waiter leave its greenlet and wait in `asyncio.wait_for`, a task and a timer per wait: under
 load that costs more CPU than the query. The gate admits at most as many store calls as the
 pool can lend at once and parks the others on an `asyncio.Semaphore`, with the pool's own
-timeout. Connections the application holds elsewhere still count in the pool as usual; the
-gate only saves the store's own calls a costly wait.
+timeout, kept by one shared timer (`fastapi_anchor.store.Deadlines`). Connections the
+application holds elsewhere still count in the pool as usual; the gate only saves the store's
+own calls a costly wait.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 
-from fastapi_anchor.store import StoreUnavailable
+from fastapi_anchor.store import Deadlines, StoreUnavailable
 
 __all__ = ["PoolGate"]
 
@@ -32,6 +32,7 @@ class PoolGate:
     def __init__(self, capacity: int, timeout: float) -> None:
         self.capacity = capacity
         self.timeout = timeout
+        self._deadline = Deadlines(timeout)
         self._semaphore: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -45,6 +46,8 @@ class PoolGate:
         overflow = getattr(pool, "_max_overflow", -1)
         if not isinstance(overflow, int) or overflow < 0 or pool.size() + overflow < 1:
             return None
+        if not pool.timeout() > 0:
+            return None  # no wait allowed: the pool itself refuses at once
         return cls(pool.size() + overflow, pool.timeout())
 
     async def acquire(self) -> None:
@@ -58,11 +61,8 @@ class PoolGate:
             await semaphore.acquire()  # a free permit: returns without suspending
             return
         try:
-            if sys.version_info >= (3, 11):
-                async with asyncio.timeout(self.timeout):
-                    await semaphore.acquire()
-            else:  # pragma: no cover - Python 3.10
-                await asyncio.wait_for(semaphore.acquire(), self.timeout)
+            with self._deadline:  # one shared timer, not one armed per waiting call
+                await semaphore.acquire()
         except asyncio.TimeoutError as exc:
             raise StoreUnavailable(
                 f"timed out after {self.timeout} s waiting for a database connection"
