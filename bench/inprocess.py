@@ -5,7 +5,7 @@ creates a database like the load benchmark, imports each scenario's app, runs it
 calls it as an ASGI app with `GET /me` and a valid cookie, 32 requests at a time, measuring the
 process's CPU time per request. Every app runs all along (pools of 4 connections, as in the
 load benchmark) and the samples are taken round after round, in an order changed every round;
-with many short samples (`--repeats 60 --requests 640`) their 20th percentile shows the cost
+with many short samples (by default 60 of 640 requests) their 20th percentile shows the cost
 while the machine ran at full speed. It isolates the cost of the Python code (FastAPI, Anchor, the
 store, the driver) from the HTTP server's and the network's. `--profile` prints the functions
 that take the most time (cProfile) for each scenario.
@@ -271,8 +271,8 @@ def main() -> None:
         type=lambda s: list(dict.fromkeys(s.split(","))),  # each once
         default=[s.key for s in SCENARIOS],
     )
-    parser.add_argument("--requests", type=int, default=10_000)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=640, help="per sample")
+    parser.add_argument("--repeats", type=int, default=60, help="samples per app")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument(
         "--profile", type=int, default=0, metavar="N", help="print the top N functions"
