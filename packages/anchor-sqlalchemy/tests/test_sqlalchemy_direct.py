@@ -222,6 +222,37 @@ async def test_a_read_cancelled_while_it_waits_leaves_no_busy_connection(
         assert await store.get(record.id) == record
 
 
+async def test_a_statement_timeout_is_store_unavailable_at_once_and_keeps_the_connection(
+    pg_url: str, pg_engine: AsyncEngine, fresh_store: Callable[..., Any]
+) -> None:
+    """The server cancels the SELECT (statement_timeout): 503 from that first attempt, not
+    after a second wait through a `Connection`, and the live connection stays pooled."""
+    engine = create_async_engine(
+        pg_url,
+        pool_size=1,
+        max_overflow=0,
+        connect_args={"server_settings": {"statement_timeout": "200"}},
+    )
+    try:
+        async with fresh_store(engine) as store:
+            record = new_record()
+            await store.create(record)
+            pid = await pooled_pid(engine)
+            async with pg_engine.connect() as locker:  # makes the SELECT wait
+                await locker.execute(
+                    text(f"LOCK TABLE {store.table.name} IN ACCESS EXCLUSIVE MODE")
+                )
+                with pytest.raises(StoreUnavailable) as caught:
+                    await store.get(record.id)
+                await locker.rollback()
+            # asyncpg's own error: the direct read raised it, no Connection repeated the read
+            assert isinstance(caught.value.__cause__, asyncpg.QueryCanceledError)
+            assert await store.get(record.id) == record
+            assert await pooled_pid(engine) == pid
+    finally:
+        await engine.dispose()
+
+
 async def test_a_server_gone_away_is_store_unavailable_until_it_is_back(
     postgres_dsn: str, fresh_store: Callable[..., Any]
 ) -> None:

@@ -17,7 +17,9 @@ query logging, `handle_error`), and the connection names its prepared statements
 does (a `prepared_statement_name_func`, SQLAlchemy's recipe for PgBouncer, keeps reads on the
 `Connection`, since asyncpg's statement cache numbers its statements). Otherwise, and whenever
 the direct read fails, the store reads through a `Connection`, which raises SQLAlchemy's usual
-errors; a connection the failure left dead or unusable is invalidated first.
+errors; a connection the failure left dead or unusable is invalidated first. Only a server that
+refuses for now (a statement timeout, a shutdown: SQLSTATE classes 53, 57, 58) gives
+`StoreUnavailable` at once, since reading again would only wait again.
 """
 
 # asyncpg ships no type information; asyncpg-stubs adds it where installed.
@@ -33,6 +35,9 @@ from typing import Any
 from sqlalchemy import Select, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import PoolProxiedConnection
+
+from anchor_sqlalchemy.errors import busy_server
+from fastapi_anchor.store import StoreUnavailable
 
 try:
     from sqlalchemy.util import await_  # SQLAlchemy 2.1; await_only is deprecated from 2.2
@@ -84,6 +89,8 @@ class DirectRead:
             asyncpg.PostgresConnectionError,
             asyncpg.InterfaceError,
             asyncpg.InternalClientError,
+            asyncpg.AdminShutdownError,  # 57P01: the server ended this connection
+            asyncpg.CrashShutdownError,  # 57P02
             OSError,
         )
         # None on SQLAlchemy versions without prepared_statement_name_func, like the adapter's.
@@ -139,6 +146,8 @@ class DirectRead:
 
         Raises:
             NotRead: The read did not succeed; the caller reads through a `Connection`.
+            StoreUnavailable: The server refused for now (statement timeout, query canceled,
+                shutting down, out of resources): reading again would only wait again.
             sqlalchemy.exc.DBAPIError: No connection could be checked out, wrapped as a
                 `Connection` would wrap it.
         """
@@ -157,6 +166,10 @@ class DirectRead:
                     isinstance(error, self._broken_errors) and not isinstance(error, _TIMEOUTS)
                 ):
                     raw.invalidate(error)
+                elif busy_server(error):  # a statement timeout, a shutdown: it would wait again
+                    raise StoreUnavailable(
+                        f"the session database is unavailable: {type(error).__name__}"
+                    ) from error
                 raise NotRead from error
             except BaseException as error:
                 # Cancelled or interrupted mid-query: the connection's state is unknown, as

@@ -22,11 +22,12 @@ from sqlalchemy import exc as sa_exc
 
 from fastapi_anchor.store import SessionExists, StoreError, StoreUnavailable, TableMissing
 
-__all__ = ["store_error", "table_missing"]
+__all__ = ["busy_server", "store_error", "table_missing"]
 
 _UNIQUE_VIOLATION = "23505"
 _UNDEFINED_TABLE = "42P01"
 _UNAVAILABLE_CLASSES = frozenset({"08", "53", "57", "58"})
+_BUSY_CLASSES = _UNAVAILABLE_CLASSES - {"08"}  # the server answers, but not now
 # sqlite3's extended result codes; the constants are in the sqlite3 module from Python 3.11.
 _SQLITE_CONSTRAINT_PRIMARYKEY = 1555
 _SQLITE_CONSTRAINT_UNIQUE = 2067
@@ -58,6 +59,15 @@ def _is_unavailable(error: sa_exc.DBAPIError) -> bool:
     if isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)):
         return True
     return _sqlstate(error.orig)[:2] in _UNAVAILABLE_CLASSES
+
+
+def busy_server(error: BaseException) -> bool:
+    """Whether a driver error is the server refusing for now on a live connection.
+
+    SQLSTATE classes 53 (resources), 57 (operator intervention, statement timeout, query
+    canceled) and 58 (system). Repeating the statement would only wait again.
+    """
+    return _sqlstate(error)[:2] in _BUSY_CLASSES
 
 
 def table_missing(table: str) -> TableMissing:
