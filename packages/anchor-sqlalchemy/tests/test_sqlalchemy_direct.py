@@ -123,9 +123,13 @@ async def test_no_direct_read_off_asyncpg_or_with_execution_options(
     assert DirectRead.prepare(pg_engine.sync_engine, statement, "session_id") is not None
 
 
+@pytest.mark.parametrize("on_class", [False, True], ids=["on the engine", "on the Engine class"])
 async def test_a_listener_added_later_sees_the_reads_until_it_is_removed(
-    pg_engine: AsyncEngine, fresh_store: Callable[..., Any]
+    pg_engine: AsyncEngine, fresh_store: Callable[..., Any], on_class: bool
 ) -> None:
+    """A listener on the application's engine, or on every engine (the `Engine` class, as
+    instrumentations do), sees `get`'s SELECT: the store reads through a `Connection`."""
+    target: Any = Engine if on_class else pg_engine.sync_engine
     async with fresh_store(pg_engine) as store:
         record = new_record()
         await store.create(record)
@@ -134,35 +138,16 @@ async def test_a_listener_added_later_sees_the_reads_until_it_is_removed(
         def listener(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
             seen.append(statement)
 
-        event.listen(pg_engine.sync_engine, "before_cursor_execute", listener)
-        assert await store.get(record.id) == record
-        [statement] = seen
-        assert statement.startswith("SELECT")
-        assert store.table.name in statement
-        event.remove(pg_engine.sync_engine, "before_cursor_execute", listener)
-        assert await store.get(record.id) == record
-        assert seen == [statement]
-
-
-async def test_a_listener_on_the_engine_class_sees_the_reads(
-    pg_engine: AsyncEngine, fresh_store: Callable[..., Any]
-) -> None:
-    """Instrumentations that listen on every engine (the `Engine` class) see `get` too."""
-    async with fresh_store(pg_engine) as store:
-        record = new_record()
-        await store.create(record)
-        seen: list[str] = []
-
-        def listener(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-            seen.append(statement)
-
-        event.listen(Engine, "before_cursor_execute", listener)
+        event.listen(target, "before_cursor_execute", listener)
         try:
             assert await store.get(record.id) == record
         finally:
-            event.remove(Engine, "before_cursor_execute", listener)
+            event.remove(target, "before_cursor_execute", listener)
         [statement] = seen
+        assert statement.startswith("SELECT")
         assert store.table.name in statement
+        assert await store.get(record.id) == record
+        assert seen == [statement]
 
 
 async def test_a_killed_connection_is_replaced_and_the_read_succeeds(
