@@ -9,12 +9,11 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 
 import asyncpg
-import httpx
 import pytest
-from fastapi import Depends, FastAPI, Response
 
 from anchor_asyncpg import AsyncpgStore
-from fastapi_anchor import Anchor, SessionRecord
+from fastapi_anchor import Anchor
+from fastapi_anchor.testing import https_client, session_app
 
 from tcp_relay import Relay
 
@@ -30,31 +29,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-def build_app(anchor: Anchor) -> FastAPI:
-    app = FastAPI()
-
-    @app.post("/login")
-    async def login(user: str, response: Response) -> dict[str, str]:
-        return {"id": (await anchor.login(response, user)).id}
-
-    @app.get("/me")
-    async def me(session: SessionRecord = Depends(anchor.session)) -> dict[str, str]:
-        return {"user": session.user_id}
-
-    @app.post("/logout")
-    async def logout(
-        response: Response, session: SessionRecord | None = Depends(anchor.optional_session)
-    ) -> dict[str, bool]:
-        await anchor.logout(response, session)
-        return {"ok": True}
-
-    return app
-
-
-def client_for(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://testserver")
 
 
 @pytest.fixture
@@ -79,9 +53,9 @@ async def test_outage_answers_503_quickly_then_recovers_without_losing_the_sessi
     store = AsyncpgStore(relay.dsn, table=table, timeout=TIMEOUT)
     anchor = Anchor(store, secret_keys=SECRET, retry_after=3)
     try:
-        async with client_for(build_app(anchor)) as client:
+        async with https_client(session_app(anchor)) as client:
             assert (await client.post("/login", params={"user": "alice"})).status_code == 200
-            assert (await client.get("/me")).json() == {"user": "alice"}
+            assert (await client.get("/me")).json()["user"] == "alice"
 
             await relay.cut()
             for _ in range(3):
@@ -102,7 +76,7 @@ async def test_outage_answers_503_quickly_then_recovers_without_losing_the_sessi
                 await asyncio.sleep(0.05)
             assert statuses[-1] == 200, statuses  # the same cookie: no session lost
             assert 401 not in statuses
-            assert (await client.get("/me")).json() == {"user": "alice"}
+            assert (await client.get("/me")).json()["user"] == "alice"
     finally:
         await store.close()
         await relay.cut()
@@ -115,7 +89,7 @@ async def test_concurrent_refreshes_and_a_logout_never_leave_the_session_alive(
     store = AsyncpgStore(postgres_dsn, table=table, pool_options={"min_size": 2, "max_size": 8})
     anchor = Anchor(store, secret_keys=SECRET, idle_timeout=timedelta(hours=2), clock=clock)
     try:
-        async with client_for(build_app(anchor)) as client:
+        async with https_client(session_app(anchor)) as client:
             for _ in range(15):
                 client.cookies.clear()
                 await client.post("/login", params={"user": "alice"})
@@ -140,12 +114,12 @@ async def test_concurrent_logins_of_one_user_get_distinct_sessions(
     store = AsyncpgStore(postgres_dsn, table=table, pool_options={"min_size": 2, "max_size": 8})
     anchor = Anchor(store, secret_keys=SECRET)
     try:
-        async with client_for(build_app(anchor)) as client:
+        async with https_client(session_app(anchor)) as client:
             responses = await asyncio.gather(
                 *(client.post("/login", params={"user": "alice"}) for _ in range(40))
             )
         cookies = {r.cookies["session"] for r in responses}
-        ids = {r.json()["id"] for r in responses}
+        ids = {r.json()["session_id"] for r in responses}
         assert len(cookies) == len(ids) == 40
         assert {r.id for r in await store.list_user("alice")} == ids
     finally:

@@ -19,10 +19,11 @@ import anyio
 import asyncpg
 import httpx
 import pytest
-from fastapi import Depends, FastAPI, Response
+from fastapi import FastAPI
 
 from anchor_asyncpg import AsyncpgStore
-from fastapi_anchor import Anchor, SessionRecord
+from fastapi_anchor import Anchor
+from fastapi_anchor.testing import https_client, session_app
 from fastapi_anchor.tokens import new_token
 
 pytestmark = pytest.mark.anyio
@@ -32,25 +33,13 @@ SECRET = "test-secret-for-anchor-asyncpg-0123456789"
 
 def build_app(store: AsyncpgStore) -> tuple[FastAPI, Anchor]:
     anchor = Anchor(store, secret_keys=SECRET)
-    app = FastAPI()
-
-    @app.post("/login")
-    async def login(response: Response) -> dict[str, str]:
-        await anchor.login(response, "alice")
-        return {"user": "alice"}
-
-    @app.get("/me")
-    async def me(session: SessionRecord = Depends(anchor.session)) -> dict[str, str]:
-        return {"user": session.user_id}
-
-    return app, anchor
+    return session_app(anchor), anchor
 
 
 @asynccontextmanager
 async def client_for(store: AsyncpgStore) -> AsyncIterator[tuple[httpx.AsyncClient, Anchor]]:
     app, anchor = build_app(store)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
+    async with https_client(app) as client:
         yield client, anchor
 
 

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
-import httpx
 import pytest
-from fastapi import Depends, FastAPI, Response
+from fastapi import FastAPI
 from piccolo.engine.postgres import PostgresEngine
 
 from anchor_piccolo import PiccoloStore, skip_reset
-from fastapi_anchor import Anchor, SessionRecord, new_token
+from fastapi_anchor import Anchor, new_token
+from fastapi_anchor.testing import https_client, session_app
 
 pytestmark = pytest.mark.anyio
 
@@ -25,36 +24,11 @@ SECRET = "piccolo-test-secret-" + "x" * 32
 
 def build_app(store: PiccoloStore) -> tuple[FastAPI, Anchor]:
     anchor = Anchor(store, secret_keys=SECRET, retry_after=3)
-    app = FastAPI()
-
-    @app.post("/login")
-    async def login(response: Response, user: str = "alice") -> dict[str, str]:
-        await anchor.login(response, user, {"role": "reader"})
-        return {"user": user}
-
-    @app.get("/me")
-    async def me(session: SessionRecord = Depends(anchor.session)) -> dict[str, Any]:
-        return {"user": session.user_id, "data": dict(session.data)}
-
-    @app.post("/logout")
-    async def logout(
-        response: Response, session: SessionRecord | None = Depends(anchor.optional_session)
-    ) -> dict[str, bool]:
-        await anchor.logout(response, session)
-        return {"ok": True}
-
-    return app, anchor
-
-
-@asynccontextmanager
-async def client_for(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
-        yield client
+    return session_app(anchor), anchor
 
 
 async def test_login_me_logout_and_replay(new_store: Callable[..., Any]) -> None:
-    async with new_store() as store, client_for(build_app(store)[0]) as client:
+    async with new_store() as store, https_client(build_app(store)[0]) as client:
         assert (await client.get("/me")).status_code == 401
         login = await client.post("/login", params={"user": "zoë"})
         assert login.status_code == 200
@@ -73,7 +47,7 @@ async def test_login_me_logout_and_replay(new_store: Callable[..., Any]) -> None
 async def test_store_down_is_503_with_retry_after(down_engine: PostgresEngine) -> None:
     """A database that refuses connections gives 503 on login and on a signed cookie."""
     app, anchor = build_app(PiccoloStore(down_engine))
-    async with client_for(app) as client:
+    async with https_client(app) as client:
         login = await client.post("/login")
         assert (login.status_code, login.headers["retry-after"]) == (503, "3")
         assert "set-cookie" not in login.headers
@@ -160,7 +134,7 @@ async def test_database_outage_is_503_then_recovers(
             store = PiccoloStore(engine, tablename=f"anchor_sessions_{secrets.token_hex(4)}")
             await store.create_table()
             try:
-                async with client_for(build_app(store)[0]) as client:
+                async with https_client(build_app(store)[0]) as client:
                     assert (await client.post("/login")).status_code == 200
                     assert (await client.get("/me")).status_code == 200
 

@@ -8,14 +8,14 @@ from typing import Any
 
 import anyio
 import asyncpg
-import httpx
 import pytest
-from fastapi import Depends, FastAPI, Response
+from fastapi import FastAPI
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from anchor_sqlalchemy import SQLAlchemyStore
-from fastapi_anchor import Anchor, SessionRecord
+from fastapi_anchor import Anchor
+from fastapi_anchor.testing import https_client, session_app
 from fastapi_anchor.tokens import new_token
 
 pytestmark = pytest.mark.anyio
@@ -24,29 +24,7 @@ SECRET = "sqlalchemy-test-secret-0123456789abcdef"
 
 
 def build_app(anchor: Anchor) -> FastAPI:
-    app = FastAPI()
-
-    @app.post("/login")
-    async def login(user: str, response: Response) -> dict[str, str]:
-        record = await anchor.login(response, user, {"via": "sqlalchemy"})
-        return {"user": record.user_id}
-
-    @app.get("/me")
-    async def me(session: SessionRecord = Depends(anchor.session)) -> dict[str, Any]:
-        return {"user": session.user_id, "data": dict(session.data)}
-
-    @app.post("/logout")
-    async def logout(
-        response: Response, session: SessionRecord | None = Depends(anchor.optional_session)
-    ) -> dict[str, bool]:
-        await anchor.logout(response, session)
-        return {"ok": True}
-
-    return app
-
-
-def client_for(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://testserver")
+    return session_app(anchor, login_data={"via": "sqlalchemy"})
 
 
 @pytest.fixture
@@ -67,7 +45,7 @@ async def test_login_me_logout_and_the_old_cookie_is_refused(
 ) -> None:
     async with fresh_store(pg_engine) as store:
         anchor = Anchor(store, secret_keys=SECRET)
-        async with client_for(build_app(anchor)) as client:
+        async with https_client(build_app(anchor)) as client:
             assert (await client.post("/login", params={"user": "alice"})).status_code == 200
             old = client.cookies["session"]
             me = await client.get("/me")
@@ -86,7 +64,7 @@ async def test_a_database_that_does_not_answer_is_503_not_401(closed_port: int) 
     engine = create_async_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{closed_port}/db")
     anchor = Anchor(SQLAlchemyStore(engine), secret_keys=SECRET, retry_after=3)
     try:
-        async with client_for(build_app(anchor)) as client:
+        async with https_client(build_app(anchor)) as client:
             login = await client.post("/login", params={"user": "alice"})
             assert login.status_code == 503
             assert login.headers["retry-after"] == "3"
@@ -120,7 +98,7 @@ async def test_a_killed_pooled_connection_is_replaced_without_an_error(
     engine, name = named_engine
     async with fresh_store(engine) as store:
         anchor = Anchor(store, secret_keys=SECRET)
-        async with client_for(build_app(anchor)) as client:
+        async with https_client(build_app(anchor)) as client:
             assert (await client.post("/login", params={"user": "bob"})).status_code == 200
             assert (await client.get("/me")).status_code == 200
             assert engine.sync_engine.pool.checkedin() == 1
@@ -137,7 +115,7 @@ async def test_killed_connections_give_503_then_the_app_recovers_by_itself(
     engine, name = named_engine
     async with fresh_store(engine) as store:
         anchor = Anchor(store, secret_keys=SECRET)
-        async with client_for(build_app(anchor)) as client:
+        async with https_client(build_app(anchor)) as client:
             assert (await client.post("/login", params={"user": "bob"})).status_code == 200
             async with anyio.create_task_group() as group:  # fill the pool with connections
                 for _ in range(4):
@@ -167,7 +145,7 @@ async def test_with_a_statement_listener_reads_take_the_connection_path(
     )
     async with fresh_store(engine) as store:
         anchor = Anchor(store, secret_keys=SECRET)
-        async with client_for(build_app(anchor)) as client:
+        async with https_client(build_app(anchor)) as client:
             assert (await client.post("/login", params={"user": "bob"})).status_code == 200
             seen.clear()
             assert (await client.get("/me")).status_code == 200

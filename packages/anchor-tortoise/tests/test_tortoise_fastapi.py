@@ -1,22 +1,22 @@
 """A FastAPI app on Tortoise's `RegisterTortoise` lifespan, with `TortoiseStore` sessions."""
 
-# No `from __future__ import annotations`: FastAPI must resolve the route annotations, which
-# refer to the local `anchor`.
+from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 import tortoise.context
-from fastapi import Depends, FastAPI, Response
+from fastapi import FastAPI
 from tortoise.contrib.fastapi import RegisterTortoise
 
 from anchor_tortoise import TortoiseStore, skip_reset
-from fastapi_anchor import Anchor, SessionRecord, new_token
+from fastapi_anchor import Anchor, new_token
 from fastapi_anchor.store import DEFAULT_TABLE_NAME, quote_table
+from fastapi_anchor.testing import https_client, session_app
 
 pytestmark = pytest.mark.anyio
 
@@ -24,7 +24,8 @@ SECRET = "tortoise-test-secret-key-0123456789abcdef"
 
 
 def build_app(credentials: dict[str, Any], *, generate_schemas: bool) -> tuple[FastAPI, Anchor]:
-    """The app as a user writes it: Tortoise config with the default model module."""
+    """Tortoise configured as a user does it, with the default model module, under the
+    session routes of `fastapi_anchor.testing.session_app`."""
     config = {
         "connections": {
             "default": {"engine": "tortoise.backends.asyncpg", "credentials": credentials}
@@ -38,35 +39,14 @@ def build_app(credentials: dict[str, Any], *, generate_schemas: bool) -> tuple[F
         async with RegisterTortoise(app, config=config, generate_schemas=generate_schemas):
             yield
 
-    app = FastAPI(lifespan=lifespan)
-
-    @app.post("/login")
-    async def login(response: Response, user: str) -> dict[str, str]:
-        record = await anchor.login(response, user, {"role": "reader"})
-        return {"user": record.user_id}
-
-    @app.get("/me")
-    async def me(session: Annotated[SessionRecord, Depends(anchor.session)]) -> dict[str, Any]:
-        return {"user": session.user_id, "data": dict(session.data)}
-
-    @app.post("/logout")
-    async def logout(
-        response: Response,
-        session: Annotated[SessionRecord | None, Depends(anchor.optional_session)],
-    ) -> dict[str, bool]:
-        await anchor.logout(response, session)
-        return {"ok": True}
-
-    return app, anchor
+    return session_app(anchor, lifespan=lifespan), anchor
 
 
 @asynccontextmanager
 async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """Run the app's lifespan and give a client on the same event loop."""
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
-            yield client
+    async with app.router.lifespan_context(app), https_client(app) as client:
+        yield client
     # RegisterTortoise's shutdown closed the pool and released the global context.
     assert tortoise.context._global_context is None
 

@@ -6,9 +6,7 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from fastapi import Depends, FastAPI, Response
-
-from fastapi_anchor import Anchor, MemoryStore, SessionRecord
+from fastapi_anchor import MemoryStore, SessionRecord
 
 SECRET = "test-secret-0123456789-abcdefghijklmnop"
 T0 = datetime(2030, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
@@ -57,45 +55,3 @@ class CountingStore(MemoryStore):
     async def list_user(self, user_id: str) -> list[SessionRecord]:
         self.calls["list_user"] += 1
         return await super().list_user(user_id)
-
-
-def build_app(anchor: Anchor) -> FastAPI:
-    app = FastAPI()
-
-    @app.post("/login")
-    async def login(user: str, response: Response) -> dict[str, str]:
-        record = await anchor.login(response, user, {"role": "reader"})
-        return {"user": record.user_id}
-
-    @app.get("/me")
-    async def me(session: SessionRecord = Depends(anchor.session)) -> dict[str, Any]:
-        return {"user": session.user_id, "data": dict(session.data)}
-
-    @app.get("/maybe")
-    async def maybe(
-        session: SessionRecord | None = Depends(anchor.optional_session),
-    ) -> dict[str, str | None]:
-        return {"user": session.user_id if session else None}
-
-    @app.post("/logout")
-    async def logout(
-        response: Response, session: SessionRecord | None = Depends(anchor.optional_session)
-    ) -> dict[str, bool]:
-        await anchor.logout(response, session)
-        return {"ok": True}
-
-    @app.post("/logout-all")
-    async def logout_all(session: SessionRecord = Depends(anchor.session)) -> dict[str, int]:
-        return {"ended": await anchor.logout_all(session.user_id)}
-
-    @app.get("/sessions")
-    async def sessions(session: SessionRecord = Depends(anchor.session)) -> list[str]:
-        return [r.id for r in await anchor.sessions(session.user_id)]
-
-    @app.post("/unchecked")
-    async def unchecked(
-        session: SessionRecord = Depends(anchor.dependency(check_origin=False)),
-    ) -> dict[str, str]:
-        return {"user": session.user_id}
-
-    return app

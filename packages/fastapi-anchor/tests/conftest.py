@@ -7,8 +7,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from fastapi_anchor import Anchor
+from fastapi_anchor.testing import session_app
 
-from anchor_support import SECRET, CountingStore, MovableClock, build_app
+from anchor_support import SECRET, CountingStore, MovableClock
 
 
 @pytest.fixture
@@ -34,5 +35,5 @@ def anchor(counting_store: CountingStore, clock: MovableClock) -> Anchor:
 
 @pytest.fixture
 def client(anchor: Anchor) -> Iterator[TestClient]:
-    with TestClient(build_app(anchor), base_url="https://testserver") as c:
+    with TestClient(session_app(anchor), base_url="https://testserver") as c:
         yield c

@@ -9,9 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from fastapi_anchor import Anchor, CookieSettings, MemoryStore, SessionRecord, StoreUnavailable
+from fastapi_anchor.testing import session_app
 from fastapi_anchor.tokens import hash_token
 
-from anchor_support import SECRET, CountingStore, MovableClock, build_app
+from anchor_support import SECRET, CountingStore, MovableClock
 
 
 def set_cookie_headers(response: object) -> list[str]:
@@ -80,7 +81,7 @@ def test_deletion_cookie_repeats_name_path_domain_secure_samesite() -> None:
         name="sid", path="/app", domain="example.test", samesite="strict", secure=True
     )
     anchor = Anchor(MemoryStore(), secret_keys=SECRET, cookie=settings)
-    with TestClient(build_app(anchor), base_url="https://example.test") as client:
+    with TestClient(session_app(anchor), base_url="https://example.test") as client:
         client.post("/login", params={"user": "a"})
         response = client.post("/logout")
     [header] = set_cookie_headers(response)
@@ -176,7 +177,7 @@ def test_refresh_never_extends_past_the_absolute_timeout(
         absolute_timeout=timedelta(hours=3),
         clock=clock,
     )
-    with TestClient(build_app(anchor), base_url="https://testserver") as client:
+    with TestClient(session_app(anchor), base_url="https://testserver") as client:
         login(client)
         clock.advance(timedelta(hours=1, minutes=30))
         assert client.get("/me").status_code == 200
@@ -197,7 +198,7 @@ def test_session_deleted_between_read_and_refresh_is_not_resurrected(
 
     racing = LogoutDuringRefresh()
     anchor = Anchor(racing, secret_keys=SECRET, idle_timeout=timedelta(hours=2), clock=clock)
-    with TestClient(build_app(anchor), base_url="https://testserver") as client:
+    with TestClient(session_app(anchor), base_url="https://testserver") as client:
         login(client)
         clock.advance(timedelta(hours=1, minutes=30))
         assert client.get("/me").status_code == 401
@@ -251,10 +252,10 @@ class DownStore(MemoryStore):
 )
 def test_store_unavailable_is_503_with_retry_after(method: str, path: str) -> None:
     healthy = Anchor(MemoryStore(), secret_keys=SECRET)
-    with TestClient(build_app(healthy), base_url="https://testserver") as client:
+    with TestClient(session_app(healthy), base_url="https://testserver") as client:
         cookie = login(client)
     anchor = Anchor(DownStore(), secret_keys=SECRET, retry_after=7)
-    with TestClient(build_app(anchor), base_url="https://testserver") as client:
+    with TestClient(session_app(anchor), base_url="https://testserver") as client:
         response = client.request(method, path, headers=as_cookie(cookie))
     assert response.status_code == 503
     assert response.headers["retry-after"] == "7"
@@ -262,7 +263,7 @@ def test_store_unavailable_is_503_with_retry_after(method: str, path: str) -> No
 
 def test_store_calls_in_helpers_also_give_503() -> None:
     anchor = Anchor(DownStore(), secret_keys=SECRET)
-    app = build_app(anchor)
+    app = session_app(anchor)
 
     @app.get("/all/{user}")
     async def all_sessions(user: str) -> int:
@@ -295,7 +296,7 @@ def test_login_refuses_a_non_string_user_id(anchor: Anchor) -> None:
 def test_cleanup_deletes_expired_sessions_in_batches(clock: MovableClock) -> None:
     store = CountingStore()
     anchor = Anchor(store, secret_keys=SECRET, idle_timeout=timedelta(hours=1), clock=clock)
-    with TestClient(build_app(anchor), base_url="https://testserver") as client:
+    with TestClient(session_app(anchor), base_url="https://testserver") as client:
         for i in range(25):
             client.post("/login", params={"user": f"u{i}"})
         clock.advance(timedelta(minutes=30))

@@ -8,8 +8,9 @@ from starlette.testclient import TestClient
 
 from fastapi_anchor import Anchor
 from fastapi_anchor.cookies import read_cookie
+from fastapi_anchor.testing import session_app
 
-from anchor_support import SECRET, CountingStore, build_app
+from anchor_support import SECRET, CountingStore
 
 # Header bytes as a client could send them: anything but CR, LF and NUL.
 HEADER_BYTES = st.binary(max_size=300).map(
@@ -33,7 +34,7 @@ def mutations(valid: str) -> st.SearchStrategy[bytes]:
 def test_fuzzed_cookie_headers_never_authenticate_or_reach_the_store() -> None:
     store = CountingStore()
     anchor = Anchor(store, secret_keys=SECRET)
-    with TestClient(build_app(anchor), base_url="https://testserver") as client:
+    with TestClient(session_app(anchor), base_url="https://testserver") as client:
         client.post("/login", params={"user": "alice"})
         valid = client.cookies["session"]
         client.cookies.clear()

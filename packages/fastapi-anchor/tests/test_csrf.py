@@ -6,8 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from fastapi_anchor import Anchor, ConfigurationError, MemoryStore
+from fastapi_anchor.testing import session_app
 
-from anchor_support import SECRET, CountingStore, build_app
+from anchor_support import SECRET, CountingStore
 
 
 @pytest.fixture
@@ -62,7 +63,7 @@ def test_safe_methods_are_not_checked(logged_in: TestClient) -> None:
 
 def test_trusted_origin_is_allowed() -> None:
     anchor = Anchor(MemoryStore(), secret_keys=SECRET, trusted_origins=["https://admin.example"])
-    with TestClient(build_app(anchor), base_url="https://testserver") as client:
+    with TestClient(session_app(anchor), base_url="https://testserver") as client:
         client.post("/login", params={"user": "alice"})
         allowed = client.post("/logout-all", headers={"origin": "https://admin.example"})
         assert allowed.status_code == 200

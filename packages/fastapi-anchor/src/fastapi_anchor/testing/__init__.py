@@ -7,7 +7,8 @@
         async def store(self):
             yield MyStore(...)   # fresh and empty for every test
 
-`login_client` / `async_login_client` log a test client in as any user (see `clients`).
+`login_client` / `async_login_client` log a test client in as any user (see `clients`);
+`session_app` and `https_client` test a store over HTTP through `Anchor` (see `app`).
 
 The suite is imported on first use: fastapi-anchor's pytest plugin (`plugin`) imports this
 package in every pytest run, where Hypothesis may not be installed.
@@ -18,10 +19,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from fastapi_anchor.testing.app import https_client, session_app
     from fastapi_anchor.testing.clients import async_login_client, login_client
     from fastapi_anchor.testing.suite import SessionStoreSuite
 
-__all__ = ["SessionStoreSuite", "async_login_client", "login_client"]
+__all__ = [
+    "SessionStoreSuite",
+    "async_login_client",
+    "https_client",
+    "login_client",
+    "session_app",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -29,6 +37,10 @@ def __getattr__(name: str) -> Any:
         from fastapi_anchor.testing import clients
 
         return getattr(clients, name)
+    if name in ("session_app", "https_client"):
+        from fastapi_anchor.testing import app
+
+        return getattr(app, name)
     if name != "SessionStoreSuite":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     try:
