@@ -22,3 +22,4 @@ class Measurement:
     non_2xx: int
     background_cores: float  # CPU used by other work on the machine during the window
     steal_cores: float
+    order: int = -1  # the slice's place in the run (paired runs); -1 in older results

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from bench.measurement import Measurement
@@ -41,8 +41,12 @@ class Figures:
     def __init__(self, results: list[Measurement], sizes: list[int]) -> None:
         self.sizes = sizes
         self.by: dict[tuple[int, str, str], dict[int, Measurement]] = defaultdict(dict)
+        self.all: dict[tuple[int, str, str], list[Measurement]] = defaultdict(list)
         for row in results:
-            self.by[row.rows, row.mode, row.scenario][row.round] = row
+            # A paired run loads a reference several times a round: the tables show the first.
+            self.by[row.rows, row.mode, row.scenario].setdefault(row.round, row)
+            self.all[row.rows, row.mode, row.scenario].append(row)
+        self.in_order = {row.order: row for row in results if row.order >= 0}
 
     def rows(self, rows: int, mode: str, scenario: str) -> dict[int, Measurement]:
         return self.by.get((rows, mode, scenario), {})
@@ -53,6 +57,10 @@ class Figures:
         A scenario that does not read the table (the ceiling) runs at the first size only;
         its figures serve as reference for the other sizes too.
         """
+        if self.in_order:
+            linked = self._linked(rows, mode, scenario, reference, lambda m, r: m.rate / r.rate)
+            if linked is not None:
+                return linked
         mine = self.rows(rows, mode, scenario)
         theirs = self.rows(rows, mode, reference) or self.rows(self.sizes[0], mode, reference)
         return _median(
@@ -65,6 +73,12 @@ class Figures:
         What the req/s ratio would be if the server process were the only bottleneck: a steadier
         figure than req/s on a machine where other work comes and goes.
         """
+        if self.in_order:
+            linked = self._linked(
+                rows, mode, scenario, reference, lambda m, r: r.server_cpu_us / m.server_cpu_us
+            )
+            if linked is not None:
+                return linked
         mine = self.rows(rows, mode, scenario)
         theirs = self.rows(rows, mode, reference) or self.rows(self.sizes[0], mode, reference)
         return _median(
@@ -72,6 +86,66 @@ class Figures:
             for r in mine
             if r in theirs and mine[r].server_cpu_us
         )
+
+    def _paired(
+        self, rows: int, mode: str, scenario: str, reference: str
+    ) -> list[tuple[Measurement, Measurement]]:
+        """(scenario slice, the reference slice loaded right before it), in a paired run."""
+        pairs = []
+        for mine in self.all.get((rows, mode, scenario), []):
+            before = self.in_order.get(mine.order - 1)
+            if before is not None and before.scenario == reference and before.mode == mode:
+                pairs.append((mine, before))
+        return pairs
+
+    def _linked(
+        self,
+        rows: int,
+        mode: str,
+        scenario: str,
+        reference: str,
+        value: Callable[[Measurement, Measurement], float],
+    ) -> float | None:
+        """A paired run's ratio: from adjacent slices where the two were paired, else through
+        the reference both were paired with (B-dep and asyncpg, both after B), else through the
+        scenario's own reference (asyncpg after B, B after A); None if they are not linked."""
+        if scenario == reference:
+            return 1.0
+        direct = [
+            value(mine, theirs) for mine, theirs in self._paired(rows, mode, scenario, reference)
+        ]
+        if direct:
+            return _median(direct)
+        for common in ("B", "A"):
+            if common in (scenario, reference):
+                continue
+            mine = self._linked_direct(rows, mode, scenario, common, value)
+            theirs = self._linked_direct(rows, mode, reference, common, value)
+            if mine is not None and theirs is not None and theirs:
+                return mine / theirs
+        for hop in ("B", "A"):
+            first = self._linked_direct(rows, mode, scenario, hop, value)
+            if first is None or hop == reference:
+                continue
+            second = self._linked_direct(rows, mode, hop, reference, value)
+            if second is None:
+                second = self._linked_direct(self.sizes[0], mode, hop, reference, value)
+            if second is not None:
+                return first * second
+        return None
+
+    def _linked_direct(
+        self,
+        rows: int,
+        mode: str,
+        scenario: str,
+        reference: str,
+        value: Callable[[Measurement, Measurement], float],
+    ) -> float | None:
+        pairs = self._paired(rows, mode, scenario, reference)
+        if not pairs and rows != self.sizes[0] and not self.all.get((rows, mode, scenario)):
+            pairs = self._paired(self.sizes[0], mode, scenario, reference)
+        return _median(value(mine, theirs) for mine, theirs in pairs) if pairs else None
 
     def flatness(self, mode: str, scenario: str) -> float:
         """Median over rounds of req/s at the largest table / req/s at the smallest."""
@@ -196,8 +270,15 @@ def markdown(
         "SQLAlchemy's pool has no reset query.",
         "- `GET /me` returns the user id of the session. req/s r1, r2, ...: one slice of "
         "each round (every server runs all along; one is loaded at a time). x A and x B: "
-        "medians of the per-round ratios of req/s (the ceiling serves no table: its figures "
-        "stand for every size). Server CPU: the uvicorn process's user + system time over the "
+        + (
+            "medians of the ratios of req/s of each slice to the reference's slice loaded "
+            "right before it (paired run; through B or A where the two were not paired "
+            "directly; a reference loaded several times a round shows its first slice). "
+            if figures.in_order
+            else "medians of the per-round ratios of req/s (the ceiling serves no table: its "
+            "figures stand for every size). "
+        )
+        + "Server CPU: the uvicorn process's user + system time over the "
         "slice (/proc), per request. PostgreSQL CPU: the same for the backends of the "
         "benchmark's database. Statements: transactions committed and rolled back in that "
         "database (`pg_stat_database`) per request that reached the store, counted in a "
@@ -214,7 +295,9 @@ def markdown(
     out += [
         "## Targets",
         "",
-        "Ratios of req/s within the run (medians of per-round ratios), then the same ratio of "
+        "Ratios of req/s within the run (medians of "
+        + ("ratios of adjacent slices" if figures.in_order else "per-round ratios")
+        + "), then the same ratio of "
         "server CPU per request (`CPU`), which is what the req/s ratio would be if the server "
         "process were the only bottleneck.",
         "",

@@ -96,6 +96,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="also serve each FastAPI Anchor scenario with this first on PYTHONPATH (changed "
         "code), in the same run, as `<scenario>*`",
     )
+    parser.add_argument(
+        "--paired",
+        action="store_true",
+        help="load each scenario right after its reference (A or B), cookie mode by cookie "
+        "mode, and take ratios from those adjacent slices: steadier when the machine's speed "
+        "drifts",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     for key, value in PRESETS[args.preset].items():
@@ -106,12 +113,30 @@ def parse(argv: list[str]) -> argparse.Namespace:
     unknown = set(args.scenarios) - set(BY_KEY)
     if unknown:
         parser.error(f"unknown scenarios: {sorted(unknown)}")
+    if args.paired and not {"A", "B"} <= set(args.scenarios):
+        parser.error("--paired needs the references A and B among the scenarios")
     return args
 
 
 def lineup(scenarios: list[Scenario], rows: int, first_size: int) -> list[Scenario]:
     """Who runs at this size: everyone at the first, the table readers of the targets after."""
     return [s for s in scenarios if rows == first_size or (s.uses_table and not s.extra)]
+
+
+def reference(scenario: Scenario, rows: int, first_size: int) -> tuple[int, str] | None:
+    """The (table size, scenario) a paired run loads right before `scenario`.
+
+    The ceiling for what reads no table and for B at the first size; B at the first size for
+    B at the others; B at the same size for everything else. None for the ceiling itself.
+    """
+    key = scenario.key
+    if key == "A":
+        return None
+    if not scenario.uses_table or (key == "B" and rows == first_size):
+        return first_size, "A"
+    if key == "B":
+        return first_size, "B"
+    return rows, "B"
 
 
 class Bench:
@@ -123,6 +148,7 @@ class Bench:
         self.results: list[Measurement] = []
         self.statements: dict[tuple[int, str], tuple[float, float]] = {}
         self.retries_left = args.retry_budget
+        self.order = 0  # slices measured so far
 
     async def snapshot(self, pid: int) -> Snapshot:
         """CPU time so far: server, PostgreSQL backends, the whole machine, the harness."""
@@ -155,10 +181,25 @@ class Bench:
                 )
                 servers[rows, scenario.key] = served
             print(f"serving {len(servers)} apps; {args.rounds} rounds", flush=True)
+            first = lineup[0][0]
             for round_index in range(args.rounds):
                 shift = round_index * 3 % len(lineup)  # a different order every round
                 for rows, scenario in lineup[shift:] + lineup[:shift]:
+                    before = reference(scenario, rows, first) if args.paired else None
+                    if args.paired and before is None:
+                        continue  # the ceiling: loaded as the reference of others
                     for mode in MODES:
+                        if before is not None:
+                            ref_rows, ref_key = before
+                            await self.slice(
+                                BY_KEY[ref_key],
+                                ref_rows,
+                                mode,
+                                round_index,
+                                servers[ref_rows, ref_key],
+                                scripts[mode],
+                                wrk,
+                            )
                         await self.slice(
                             scenario,
                             rows,
@@ -201,6 +242,7 @@ class Bench:
             )
             after = await self.snapshot(served.pid)
             found = figures(scenario, rows, mode, round_index, result, before, after)
+            found = replace(found, order=self.order)
             if best is None or found.background_cores < best.background_cores:
                 best = found
             if found.background_cores <= args.quiet or self.retries_left <= 0:
@@ -213,6 +255,7 @@ class Bench:
             )
         assert best is not None
         self.results.append(best)
+        self.order += 1
 
     async def count_statements(
         self, rows: int, scenario: Scenario, env: dict[str, str], fixtures: dict[str, Any]
@@ -409,6 +452,12 @@ async def run(args: argparse.Namespace, argv: list[str]) -> Path:
             f"wrk -t{args.threads} -c{args.connections} -d{args.seconds}s per slice, "
             f"{args.rounds} round(s) of one slice per scenario and cookie mode, after "
             f"{args.warmup}s of warm-up; pools of {args.pool_size} connections"
+            + (
+                "; paired: each scenario loaded right after its reference (A or B), and its "
+                "ratios taken from those adjacent slices"
+                if args.paired
+                else ""
+            )
         ),
         **machine(),
     }
