@@ -111,11 +111,9 @@ class Figures:
         scenario's own reference (asyncpg after B, B after A); None if they are not linked."""
         if scenario == reference:
             return 1.0
-        direct = [
-            value(mine, theirs) for mine, theirs in self._paired(rows, mode, scenario, reference)
-        ]
-        if direct:
-            return _median(direct)
+        direct = self._linked_direct(rows, mode, scenario, reference, value)
+        if direct is not None:
+            return direct
         for common in ("B", "A"):
             if common in (scenario, reference):
                 continue
@@ -142,6 +140,8 @@ class Figures:
         reference: str,
         value: Callable[[Measurement, Measurement], float],
     ) -> float | None:
+        """Median of `value` over the pairs of adjacent slices; the first table size stands
+        in for a scenario that reads no table (the ceiling)."""
         pairs = self._paired(rows, mode, scenario, reference)
         if not pairs and rows != self.sizes[0] and not self.all.get((rows, mode, scenario)):
             pairs = self._paired(self.sizes[0], mode, scenario, reference)
