@@ -20,7 +20,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import anyio
 import asyncpg
@@ -49,19 +48,6 @@ def sqlalchemy_url(dsn: str) -> str:
     scheme, rest = dsn.split("://", 1)
     assert scheme in ("postgres", "postgresql"), dsn
     return f"postgresql+asyncpg://{rest}"
-
-
-def tortoise_credentials(dsn: str) -> dict[str, Any]:
-    """Tortoise's asyncpg credentials for a `postgresql://` DSN (TCP or unix socket)."""
-    parts = urlsplit(dsn)
-    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-    return {
-        "host": query.get("host") or parts.hostname or "127.0.0.1",
-        "port": int(query.get("port") or parts.port or 5432),
-        "user": unquote(parts.username or query.get("user") or "postgres"),
-        "password": unquote(parts.password or query.get("password") or ""),
-        "database": unquote(parts.path.lstrip("/")) or query.get("dbname", "postgres"),
-    }
 
 
 # --- asyncpg ---------------------------------------------------------------------------------
@@ -132,6 +118,8 @@ async def _tortoise_context(dsn: str, model: Any, generate: bool) -> AsyncIterat
     """A live Tortoise context whose only app holds `model` (in a module made for it)."""
     from tortoise.context import TortoiseContext
 
+    from anchor_tortoise import credentials_from_dsn
+
     module_name = f"interop_tortoise_models_{secrets.token_hex(4)}"
     module = types.ModuleType(module_name)
     module.__dict__.update({model.__name__: model, "__models__": [model]})
@@ -140,7 +128,7 @@ async def _tortoise_context(dsn: str, model: Any, generate: bool) -> AsyncIterat
         "connections": {
             "default": {
                 "engine": "tortoise.backends.asyncpg",
-                "credentials": {**tortoise_credentials(dsn), "reset": skip_reset},
+                "credentials": credentials_from_dsn(dsn, reset=skip_reset),
             }
         },
         "apps": {"anchor": {"models": [module_name], "default_connection": "default"}},

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from tortoise.contrib.fastapi import RegisterTortoise
 
-from anchor_tortoise import TortoiseStore, session_model, skip_reset
+from anchor_tortoise import TortoiseStore, credentials_from_dsn, session_model, skip_reset
 from bench.apps import settings
 from bench.apps.anchored import anchored_app
 
@@ -19,12 +19,12 @@ TORTOISE_ORM = {
     "connections": {
         "default": {
             "engine": "tortoise.backends.asyncpg",
-            "credentials": {
-                **settings.tortoise_credentials(),
-                "minsize": settings.POOL_SIZE,
-                "maxsize": settings.POOL_SIZE,
-                "reset": skip_reset,
-            },
+            "credentials": credentials_from_dsn(
+                settings.DSN,
+                minsize=settings.POOL_SIZE,
+                maxsize=settings.POOL_SIZE,
+                reset=skip_reset,
+            ),
         }
     },
     "apps": {"models": {"models": [__name__], "default_connection": "default"}},

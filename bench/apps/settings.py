@@ -10,8 +10,6 @@
 from __future__ import annotations
 
 import os
-from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 DSN = os.environ.get("BENCH_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 TABLE = os.environ.get("BENCH_TABLE", "anchor_sessions")
@@ -26,16 +24,3 @@ SALT = "fastapi-anchor.session"  # the salt fastapi_anchor signs session cookies
 def sqlalchemy_url(dsn: str = DSN) -> str:
     """The SQLAlchemy URL (asyncpg driver) of a `postgresql://` DSN."""
     return "postgresql+asyncpg://" + dsn.split("://", 1)[1]
-
-
-def tortoise_credentials(dsn: str = DSN) -> dict[str, Any]:
-    """Tortoise's asyncpg credentials for a `postgresql://` DSN (TCP or unix socket)."""
-    parts = urlsplit(dsn)
-    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-    return {
-        "host": query.get("host") or parts.hostname or "127.0.0.1",
-        "port": int(query.get("port") or parts.port or 5432),
-        "user": unquote(parts.username or query.get("user") or "postgres"),
-        "password": unquote(parts.password or query.get("password") or ""),
-        "database": unquote(parts.path.lstrip("/")) or "postgres",
-    }

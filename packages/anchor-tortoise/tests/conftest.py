@@ -21,29 +21,15 @@ from contextlib import (
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import asyncpg
 import pytest
 from tortoise.context import TortoiseContext
 from tortoise.models import Model
 
-from anchor_tortoise import TortoiseStore, session_model, skip_reset
+from anchor_tortoise import TortoiseStore, credentials_from_dsn, session_model, skip_reset
 from fastapi_anchor.store import SessionRecord, load_data, quote_table
 from fastapi_anchor.tokens import hash_token, new_token
-
-
-def credentials_from_dsn(dsn: str) -> dict[str, Any]:
-    """Tortoise asyncpg credentials for a postgresql:// DSN (TCP or unix socket)."""
-    parts = urlsplit(dsn)
-    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    return {
-        "host": query.get("host") or parts.hostname or "127.0.0.1",
-        "port": int(query.get("port") or parts.port or 5432),
-        "user": unquote(parts.username or query.get("user") or "postgres"),
-        "password": unquote(parts.password or query.get("password") or ""),
-        "database": unquote(parts.path.lstrip("/")) or query.get("dbname", "postgres"),
-    }
 
 
 def tortoise_config(credentials: dict[str, Any], models: list[Any], **extra: Any) -> dict[str, Any]:

@@ -4,6 +4,7 @@ Add `"anchor_tortoise.models"` to an app's `"models"` in your Tortoise config an
 `TortoiseStore()` to `Anchor`.
 """
 
+from anchor_tortoise.dsn import credentials_from_dsn
 from anchor_tortoise.errors import store_errors
 from anchor_tortoise.factory import session_model
 from anchor_tortoise.store import TortoiseStore
@@ -14,6 +15,7 @@ __version__ = "0.2.0"
 __all__ = [
     "TortoiseStore",
     "__version__",
+    "credentials_from_dsn",
     "session_model",
     "skip_reset",
     "store_errors",
