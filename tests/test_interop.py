@@ -21,11 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import interop_adapters
 import pytest
 
 from fastapi_anchor.store import DEFAULT_TABLE_NAME, SessionRecord, create_table_sql, index_name
 from fastapi_anchor.tokens import hash_token, new_token
+
+import interop_adapters
+from catalog import describe_table
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
 
@@ -176,68 +178,6 @@ async def test_one_adapter_writes_another_reads_updates_and_deletes(
 
 # --- One schema -------------------------------------------------------------------------------
 
-COLUMNS_SQL = """
-SELECT column_name, ordinal_position, data_type, character_maximum_length, datetime_precision,
-       is_nullable, column_default, is_identity, is_generated, collation_name
-FROM information_schema.columns
-WHERE table_schema = $1 AND table_name = $2
-ORDER BY ordinal_position
-"""
-
-INDEXES_SQL = """
-SELECT i.relname AS name, ix.indisunique AS is_unique, ix.indisprimary AS is_primary,
-       am.amname AS method, pg_get_expr(ix.indpred, ix.indrelid) AS predicate,
-       array(SELECT a.attname FROM unnest(ix.indkey) WITH ORDINALITY k(attnum, n)
-             JOIN pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = k.attnum
-             ORDER BY k.n) AS columns
-FROM pg_index ix
-JOIN pg_class i ON i.oid = ix.indexrelid
-JOIN pg_class t ON t.oid = ix.indrelid
-JOIN pg_namespace n ON n.oid = t.relnamespace
-JOIN pg_am am ON am.oid = i.relam
-WHERE n.nspname = $1 AND t.relname = $2
-ORDER BY i.relname
-"""
-
-# pg_indexes gives each index's definition; the schema name is the only expected difference.
-INDEXDEFS_SQL = """
-SELECT indexname, replace(indexdef, quote_ident($1) || '.', '') AS definition
-FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY indexname
-"""
-
-CONSTRAINTS_SQL = """
-SELECT c.conname AS name, c.contype AS kind, pg_get_constraintdef(c.oid) AS definition
-FROM pg_constraint c
-JOIN pg_class t ON t.oid = c.conrelid
-JOIN pg_namespace n ON n.oid = t.relnamespace
-WHERE n.nspname = $1 AND t.relname = $2
-ORDER BY c.conname
-"""
-
-# Objects that come with the table: sequences its columns own, triggers, rules.
-ATTACHED_SQL = """
-SELECT 'sequence' AS kind, s.relname AS name FROM pg_depend d
-JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
-WHERE d.refobjid = $1::regclass
-UNION ALL
-SELECT 'trigger', tgname FROM pg_trigger WHERE tgrelid = $1::regclass AND NOT tgisinternal
-UNION ALL
-SELECT 'rule', rulename FROM pg_rewrite WHERE ev_class = $1::regclass
-ORDER BY 1, 2
-"""
-
-
-async def describe(conn: asyncpg.Connection, schema: str) -> dict[str, Any]:
-    """Everything about the default-named table in `schema` that an adapter could get wrong."""
-    table = DEFAULT_TABLE_NAME
-    return {
-        "columns": [dict(row) for row in await conn.fetch(COLUMNS_SQL, schema, table)],
-        "indexes": [dict(row) for row in await conn.fetch(INDEXES_SQL, schema, table)],
-        "index definitions": [dict(row) for row in await conn.fetch(INDEXDEFS_SQL, schema, table)],
-        "constraints": [dict(row) for row in await conn.fetch(CONSTRAINTS_SQL, schema, table)],
-        "attached": [dict(row) for row in await conn.fetch(ATTACHED_SQL, f'"{schema}"."{table}"')],
-    }
-
 
 @pytest.fixture
 async def catalog(postgres_dsn: str) -> AsyncIterator[asyncpg.Connection]:
@@ -275,12 +215,14 @@ async def test_every_adapter_creates_the_same_table(
     reference = schemas["reference"]
     for statement in create_table_sql(DEFAULT_TABLE_NAME, reference):
         await catalog.execute(statement)
-    expected = await describe(catalog, reference)
+    expected = await describe_table(catalog, reference, DEFAULT_TABLE_NAME)
 
     tables: dict[str, dict[str, Any]] = {}
     for adapter in ADAPTERS:
         await adapter.create_default(postgres_dsn, schemas[adapter.name], tmp_path)
-        tables[adapter.name] = await describe(catalog, schemas[adapter.name])
+        tables[adapter.name] = await describe_table(
+            catalog, schemas[adapter.name], DEFAULT_TABLE_NAME
+        )
     for adapter in ADAPTERS:
         assert tables[adapter.name] == expected, f"{adapter.name} ({adapter.how}) differs"
 

@@ -19,37 +19,9 @@ from anchor_piccolo import PiccoloStore
 from anchor_piccolo.piccolo_app import APP_CONFIG
 from fastapi_anchor.store import DEFAULT_TABLE_NAME, create_table_sql, index_name
 
+from catalog import describe_table
+
 pytestmark = pytest.mark.anyio
-
-COLUMNS_SQL = """
-SELECT column_name, ordinal_position, data_type, character_maximum_length, is_nullable,
-       column_default
-FROM information_schema.columns
-WHERE table_schema = $1 AND table_name = $2
-ORDER BY ordinal_position
-"""
-
-INDEXES_SQL = """
-SELECT i.relname AS name, ix.indisunique AS is_unique, ix.indisprimary AS is_primary,
-       am.amname AS method,
-       array(SELECT a.attname FROM unnest(ix.indkey) WITH ORDINALITY k(attnum, n)
-             JOIN pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = k.attnum
-             ORDER BY k.n) AS columns
-FROM pg_index ix
-JOIN pg_class i ON i.oid = ix.indexrelid
-JOIN pg_class t ON t.oid = ix.indrelid
-JOIN pg_namespace n ON n.oid = t.relnamespace
-JOIN pg_am am ON am.oid = i.relam
-WHERE n.nspname = $1 AND t.relname = $2
-ORDER BY i.relname
-"""
-
-
-async def describe(conn: asyncpg.Connection, schema: str, table: str) -> dict[str, Any]:
-    """Columns (type, length, nullability, default, position) and indexes of a table."""
-    columns = [dict(row) for row in await conn.fetch(COLUMNS_SQL, schema, table)]
-    indexes = [dict(row) for row in await conn.fetch(INDEXES_SQL, schema, table)]
-    return {"columns": columns, "indexes": indexes}
 
 
 @pytest.fixture
@@ -78,7 +50,7 @@ async def reference(conn: asyncpg.Connection, schema: str, table: str) -> dict[s
     """The shared table made by `create_table_sql`, described."""
     for statement in create_table_sql(table, schema):
         await conn.execute(statement)
-    return await describe(conn, schema, table)
+    return await describe_table(conn, schema, table)
 
 
 def piccolo(tmp_path: Path, dsn: str, schema: str, *args: str) -> str:
@@ -115,10 +87,10 @@ async def test_migration_creates_the_shared_table_exactly(
     """
     migrated, expected = schemas
     piccolo(tmp_path, postgres_dsn, migrated, "migrations", "forwards", "anchor_piccolo")
-    assert await describe(conn, migrated, DEFAULT_TABLE_NAME) == await reference(
+    assert await describe_table(conn, migrated, DEFAULT_TABLE_NAME) == await reference(
         conn, expected, DEFAULT_TABLE_NAME
     )
-    migrated_table = await describe(conn, migrated, DEFAULT_TABLE_NAME)
+    migrated_table = await describe_table(conn, migrated, DEFAULT_TABLE_NAME)
     names = {index["name"] for index in migrated_table["indexes"]}
     assert names == {
         "anchor_sessions_pkey",
@@ -165,4 +137,4 @@ async def test_create_table_makes_the_shared_table_exactly(
     store = PiccoloStore(pooled_engine, tablename=table, schema=created)
     await store.create_table()
     await store.create_table()  # idempotent
-    assert await describe(conn, created, table) == await reference(conn, expected, table)
+    assert await describe_table(conn, created, table) == await reference(conn, expected, table)

@@ -31,6 +31,8 @@ from anchor_tortoise import TortoiseStore, credentials_from_dsn, session_model, 
 from fastapi_anchor.store import SessionRecord, load_data, quote_table
 from fastapi_anchor.tokens import hash_token, new_token
 
+import catalog
+
 
 def tortoise_config(credentials: dict[str, Any], models: list[Any], **extra: Any) -> dict[str, Any]:
     return {
@@ -308,54 +310,13 @@ def new_record() -> Callable[..., SessionRecord]:
     return make
 
 
-# Catalog queries that describe a table exactly, to compare two tables created different ways.
-COLUMNS_SQL = """
-SELECT column_name, data_type, character_maximum_length, is_nullable, column_default
-FROM information_schema.columns
-WHERE table_schema = $1 AND table_name = $2
-ORDER BY column_name
-"""
-
-INDEXES_SQL = """
-SELECT i.relname AS name, am.amname AS method, ix.indisunique AS is_unique,
-       ix.indisprimary AS is_primary, ix.indpred IS NOT NULL AS is_partial,
-       array_agg(a.attname::text ORDER BY k.ord) AS columns
-FROM pg_index ix
-JOIN pg_class t ON t.oid = ix.indrelid
-JOIN pg_namespace n ON n.oid = t.relnamespace
-JOIN pg_class i ON i.oid = ix.indexrelid
-JOIN pg_am am ON am.oid = i.relam
-CROSS JOIN LATERAL unnest(ix.indkey) WITH ORDINALITY AS k(attnum, ord)
-JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
-WHERE n.nspname = $1 AND t.relname = $2
-GROUP BY i.relname, am.amname, ix.indisunique, ix.indisprimary, ix.indpred
-ORDER BY i.relname
-"""
-
-CONSTRAINTS_SQL = """
-SELECT c.conname, c.contype, pg_get_constraintdef(c.oid) AS definition
-FROM pg_constraint c
-JOIN pg_class t ON t.oid = c.conrelid
-JOIN pg_namespace n ON n.oid = t.relnamespace
-WHERE n.nspname = $1 AND t.relname = $2
-ORDER BY c.conname
-"""
-
-Describe = Callable[[Any, str, str], Awaitable[dict[str, list[dict[str, Any]]]]]
-
-
-async def _describe(conn: Any, schema: str, table: str) -> dict[str, list[dict[str, Any]]]:
-    return {
-        "columns": [dict(r) for r in await conn.fetch(COLUMNS_SQL, schema, table)],
-        "indexes": [dict(r) for r in await conn.fetch(INDEXES_SQL, schema, table)],
-        "constraints": [dict(r) for r in await conn.fetch(CONSTRAINTS_SQL, schema, table)],
-    }
+Describe = Callable[[Any, str, str], Awaitable[dict[str, Any]]]
 
 
 @pytest.fixture
 def describe_table() -> Describe:
-    """`await describe_table(conn, schema, table)`: columns, indexes and constraints, by name."""
-    return _describe
+    """`await describe_table(conn, schema, table)`: the table as the catalogs hold it."""
+    return catalog.describe_table
 
 
 @pytest.fixture
