@@ -15,7 +15,7 @@ import os
 import secrets
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -109,3 +109,33 @@ def module_postgres_dsn(postgres_server: str) -> Iterator[str]:
     """DSN of a database of this test module's own (for apps that use fixed table names)."""
     with _fresh_database(postgres_server) as dsn:
         yield dsn
+
+
+@pytest.fixture
+async def pg_admin(postgres_dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    """An asyncpg connection to the run's database, of the test's own (outside any app pool)."""
+    conn = await asyncpg.connect(postgres_dsn)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def new_schema(
+    pg_admin: asyncpg.Connection,
+) -> AsyncIterator[Callable[[str], Awaitable[str]]]:
+    """`await new_schema("prefix")`: a fresh schema, dropped with all it holds after the test."""
+    created: list[str] = []
+
+    async def make(prefix: str) -> str:
+        name = f"{prefix}_{secrets.token_hex(4)}"
+        await pg_admin.execute(f'CREATE SCHEMA "{name}"')
+        created.append(name)
+        return name
+
+    try:
+        yield make
+    finally:
+        for name in created:
+            await pg_admin.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')

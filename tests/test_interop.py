@@ -14,7 +14,7 @@ An application must be able to switch ORM without migrating its sessions. Two pr
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -180,32 +180,14 @@ async def test_one_adapter_writes_another_reads_updates_and_deletes(
 
 
 @pytest.fixture
-async def catalog(postgres_dsn: str) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(postgres_dsn)
-    try:
-        yield conn
-    finally:
-        await conn.close()
-
-
-@pytest.fixture
-async def schemas(catalog: asyncpg.Connection) -> AsyncIterator[dict[str, str]]:
+async def schemas(new_schema: Callable[[str], Awaitable[str]]) -> dict[str, str]:
     """A fresh PostgreSQL schema for the reference and for each adapter; all dropped after."""
-    names = {
-        name: f"anchor_interop_{name}_{secrets.token_hex(3)}"
-        for name in ["reference", *(adapter.name for adapter in ADAPTERS)]
-    }
-    for schema in names.values():
-        await catalog.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield names
-    finally:
-        for schema in names.values():
-            await catalog.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    names = ["reference", *(adapter.name for adapter in ADAPTERS)]
+    return {name: await new_schema(f"anchor_interop_{name}") for name in names}
 
 
 async def test_every_adapter_creates_the_same_table(
-    postgres_dsn: str, catalog: asyncpg.Connection, schemas: dict[str, str], tmp_path: Path
+    postgres_dsn: str, pg_admin: asyncpg.Connection, schemas: dict[str, str], tmp_path: Path
 ) -> None:
     """Each adapter's own table creation gives exactly the table of `create_table_sql`.
 
@@ -214,14 +196,14 @@ async def test_every_adapter_creates_the_same_table(
     """
     reference = schemas["reference"]
     for statement in create_table_sql(DEFAULT_TABLE_NAME, reference):
-        await catalog.execute(statement)
-    expected = await describe_table(catalog, reference, DEFAULT_TABLE_NAME)
+        await pg_admin.execute(statement)
+    expected = await describe_table(pg_admin, reference, DEFAULT_TABLE_NAME)
 
     tables: dict[str, dict[str, Any]] = {}
     for adapter in ADAPTERS:
         await adapter.create_default(postgres_dsn, schemas[adapter.name], tmp_path)
         tables[adapter.name] = await describe_table(
-            catalog, schemas[adapter.name], DEFAULT_TABLE_NAME
+            pg_admin, schemas[adapter.name], DEFAULT_TABLE_NAME
         )
     for adapter in ADAPTERS:
         assert tables[adapter.name] == expected, f"{adapter.name} ({adapter.how}) differs"

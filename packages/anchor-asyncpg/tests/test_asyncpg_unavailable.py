@@ -70,16 +70,6 @@ async def wait_until(check: Callable[[], Any], what: str, seconds: float = 5.0) 
 
 
 @pytest.fixture
-async def admin(postgres_dsn: str) -> AsyncIterator[asyncpg.Connection]:
-    """A connection of the test's own, outside the app's pool."""
-    conn = await asyncpg.connect(postgres_dsn)
-    try:
-        yield conn
-    finally:
-        await conn.close()
-
-
-@pytest.fixture
 def application_name() -> str:
     """Marks the app pool's backends in pg_stat_activity, so only they get terminated."""
     return f"anchor_asyncpg_test_{secrets.token_hex(4)}"
@@ -137,7 +127,7 @@ async def test_store_recovers_when_postgres_comes_back(postgres_dsn: str) -> Non
 async def test_killed_connections_answer_503_or_200_then_200(
     make_pool: Callable[..., Any],
     store_on: Callable[..., Any],
-    admin: asyncpg.Connection,
+    pg_admin: asyncpg.Connection,
     application_name: str,
 ) -> None:
     """pg_terminate_backend on every connection of the app's pool: the app carries on."""
@@ -148,22 +138,22 @@ async def test_killed_connections_answer_503_or_200_then_200(
         client_for(store) as (client, _anchor),
     ):
         await logged_in(client)
-        before = {row["pid"] for row in await backends(admin, application_name)}
+        before = {row["pid"] for row in await backends(pg_admin, application_name)}
         assert before
-        await admin.execute(
+        await pg_admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
             application_name,
         )
 
         async def all_gone() -> bool:
-            return not before & {row["pid"] for row in await backends(admin, application_name)}
+            return not before & {row["pid"] for row in await backends(pg_admin, application_name)}
 
         await wait_until(all_gone, "the terminated backends are gone")
         first = await client.get("/me")
         assert first.status_code in (200, 503), first.text
         for _ in range(3):
             assert (await client.get("/me")).status_code == 200
-        after = {row["pid"] for row in await backends(admin, application_name)}
+        after = {row["pid"] for row in await backends(pg_admin, application_name)}
         assert after
         assert not after & before  # new connections replaced the killed ones
 
@@ -171,7 +161,7 @@ async def test_killed_connections_answer_503_or_200_then_200(
 async def test_connection_lost_mid_statement_answers_503_then_recovers(
     make_pool: Callable[..., Any],
     store_on: Callable[..., Any],
-    admin: asyncpg.Connection,
+    pg_admin: asyncpg.Connection,
     application_name: str,
 ) -> None:
     """The backend serving the request is terminated while the SELECT waits: 503, then 200."""
@@ -182,8 +172,8 @@ async def test_connection_lost_mid_statement_answers_503_then_recovers(
         client_for(store) as (client, _anchor),
     ):
         await logged_in(client)
-        async with admin.transaction():
-            await admin.execute(f"LOCK TABLE {store.table} IN ACCESS EXCLUSIVE MODE")
+        async with pg_admin.transaction():
+            await pg_admin.execute(f"LOCK TABLE {store.table} IN ACCESS EXCLUSIVE MODE")
             async with anyio.create_task_group() as group:
                 responses: list[httpx.Response] = []
 
@@ -193,11 +183,11 @@ async def test_connection_lost_mid_statement_answers_503_then_recovers(
                 group.start_soon(request)
 
                 async def blocked() -> bool:
-                    rows = await backends(admin, application_name)
+                    rows = await backends(pg_admin, application_name)
                     return any(row["wait_event_type"] == "Lock" for row in rows)
 
                 await wait_until(blocked, "the SELECT waits on the lock")
-                await admin.execute(
+                await pg_admin.execute(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                     "WHERE application_name = $1",
                     application_name,
@@ -207,13 +197,13 @@ async def test_connection_lost_mid_statement_answers_503_then_recovers(
 
 
 async def test_slow_statement_answers_503_then_recovers(
-    pool: asyncpg.Pool, store_on: Callable[..., Any], admin: asyncpg.Connection
+    pool: asyncpg.Pool, store_on: Callable[..., Any], pg_admin: asyncpg.Connection
 ) -> None:
     """A SELECT past the timeout is cancelled: 503 in about that time, then 200."""
     async with store_on(pool, timeout=0.3) as store, client_for(store) as (client, _):
         await logged_in(client)
-        async with admin.transaction():
-            await admin.execute(f"LOCK TABLE {store.table} IN ACCESS EXCLUSIVE MODE")
+        async with pg_admin.transaction():
+            await pg_admin.execute(f"LOCK TABLE {store.table} IN ACCESS EXCLUSIVE MODE")
             started = time.monotonic()
             response = await client.get("/me")
             elapsed = time.monotonic() - started

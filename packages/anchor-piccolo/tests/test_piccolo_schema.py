@@ -6,7 +6,7 @@ import os
 import secrets
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,25 +25,9 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-async def conn(postgres_dsn: str) -> AsyncIterator[asyncpg.Connection]:
-    connection = await asyncpg.connect(postgres_dsn)
-    try:
-        yield connection
-    finally:
-        await connection.close()
-
-
-@pytest.fixture
-async def schemas(conn: asyncpg.Connection) -> AsyncIterator[list[str]]:
+async def schemas(new_schema: Callable[[str], Awaitable[str]]) -> list[str]:
     """Two fresh PostgreSQL schemas, dropped with everything in them afterwards."""
-    names = [f"anchor_piccolo_{secrets.token_hex(4)}" for _ in range(2)]
-    for name in names:
-        await conn.execute(f'CREATE SCHEMA "{name}"')
-    try:
-        yield names
-    finally:
-        for name in names:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+    return [await new_schema("anchor_piccolo") for _ in range(2)]
 
 
 async def reference(conn: asyncpg.Connection, schema: str, table: str) -> dict[str, Any]:
@@ -78,7 +62,7 @@ def piccolo(tmp_path: Path, dsn: str, schema: str, *args: str) -> str:
 
 
 async def test_migration_creates_the_shared_table_exactly(
-    conn: asyncpg.Connection, schemas: list[str], tmp_path: Path, postgres_dsn: str
+    pg_admin: asyncpg.Connection, schemas: list[str], tmp_path: Path, postgres_dsn: str
 ) -> None:
     """`piccolo migrations forwards anchor_piccolo` gives what `create_table_sql` gives.
 
@@ -87,10 +71,10 @@ async def test_migration_creates_the_shared_table_exactly(
     """
     migrated, expected = schemas
     piccolo(tmp_path, postgres_dsn, migrated, "migrations", "forwards", "anchor_piccolo")
-    assert await describe_table(conn, migrated, DEFAULT_TABLE_NAME) == await reference(
-        conn, expected, DEFAULT_TABLE_NAME
+    assert await describe_table(pg_admin, migrated, DEFAULT_TABLE_NAME) == await reference(
+        pg_admin, expected, DEFAULT_TABLE_NAME
     )
-    migrated_table = await describe_table(conn, migrated, DEFAULT_TABLE_NAME)
+    migrated_table = await describe_table(pg_admin, migrated, DEFAULT_TABLE_NAME)
     names = {index["name"] for index in migrated_table["indexes"]}
     assert names == {
         "anchor_sessions_pkey",
@@ -100,13 +84,13 @@ async def test_migration_creates_the_shared_table_exactly(
 
 
 async def test_migration_runs_backwards(
-    conn: asyncpg.Connection, schemas: list[str], tmp_path: Path, postgres_dsn: str
+    pg_admin: asyncpg.Connection, schemas: list[str], tmp_path: Path, postgres_dsn: str
 ) -> None:
     """Undoing the app's migrations drops the table; doing them again recreates it."""
     schema = schemas[0]
     exists = "SELECT to_regclass(format('%I.%I', $1::text, $2::text)) IS NOT NULL"
     piccolo(tmp_path, postgres_dsn, schema, "migrations", "forwards", "anchor_piccolo")
-    assert await conn.fetchval(exists, schema, DEFAULT_TABLE_NAME)
+    assert await pg_admin.fetchval(exists, schema, DEFAULT_TABLE_NAME)
     piccolo(
         tmp_path,
         postgres_dsn,
@@ -117,9 +101,9 @@ async def test_migration_runs_backwards(
         "--migration_id=all",
         "--auto_agree",
     )
-    assert not await conn.fetchval(exists, schema, DEFAULT_TABLE_NAME)
+    assert not await pg_admin.fetchval(exists, schema, DEFAULT_TABLE_NAME)
     piccolo(tmp_path, postgres_dsn, schema, "migrations", "forwards", "anchor_piccolo")
-    assert await conn.fetchval(exists, schema, DEFAULT_TABLE_NAME)
+    assert await pg_admin.fetchval(exists, schema, DEFAULT_TABLE_NAME)
 
 
 async def test_migrations_match_the_table_class() -> None:
@@ -129,7 +113,7 @@ async def test_migrations_match_the_table_class() -> None:
 
 
 async def test_create_table_makes_the_shared_table_exactly(
-    conn: asyncpg.Connection, schemas: list[str], pooled_engine: PostgresEngine
+    pg_admin: asyncpg.Connection, schemas: list[str], pooled_engine: PostgresEngine
 ) -> None:
     """`PiccoloStore.create_table()` (any name, any schema) matches `create_table_sql`."""
     created, expected = schemas
@@ -137,4 +121,6 @@ async def test_create_table_makes_the_shared_table_exactly(
     store = PiccoloStore(pooled_engine, tablename=table, schema=created)
     await store.create_table()
     await store.create_table()  # idempotent
-    assert await describe_table(conn, created, table) == await reference(conn, expected, table)
+    assert await describe_table(pg_admin, created, table) == await reference(
+        pg_admin, expected, table
+    )

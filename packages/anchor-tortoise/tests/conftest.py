@@ -321,16 +321,11 @@ def describe_table() -> Describe:
 
 @pytest.fixture
 async def two_schemas(
-    postgres_dsn: str, fresh_name: Callable[[str], str]
-) -> AsyncIterator[tuple[Any, str, str]]:
+    pg_admin: asyncpg.Connection, new_schema: Callable[[str], Awaitable[str]]
+) -> tuple[Any, str, str]:
     """An asyncpg connection and two fresh schemas (ours, reference), dropped afterwards."""
-    ours, reference = fresh_name("anchor_tortoise_ours"), fresh_name("anchor_tortoise_ref")
-    conn = await asyncpg.connect(postgres_dsn)
-    try:
-        await conn.execute(f'CREATE SCHEMA "{ours}"; CREATE SCHEMA "{reference}"')
-        yield conn, ours, reference
-    finally:
-        await conn.execute(
-            f'DROP SCHEMA IF EXISTS "{ours}" CASCADE; DROP SCHEMA IF EXISTS "{reference}" CASCADE'
-        )
-        await conn.close()
+    return (
+        pg_admin,
+        await new_schema("anchor_tortoise_ours"),
+        await new_schema("anchor_tortoise_ref"),
+    )
