@@ -139,3 +139,19 @@ async def new_schema(
     finally:
         for name in created:
             await pg_admin.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+@pytest.fixture
+def kill_backends(pg_admin: asyncpg.Connection) -> Callable[[str], Awaitable[int]]:
+    """`await kill_backends(application_name)`: pg_terminate_backend on every connection that
+    set this `application_name` (an app's pool, never the test's own); returns how many."""
+
+    async def kill(application_name: str) -> int:
+        killed = await pg_admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = $1",
+            application_name,
+        )
+        return int(killed)
+
+    return kill

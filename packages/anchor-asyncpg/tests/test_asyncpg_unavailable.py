@@ -128,6 +128,7 @@ async def test_killed_connections_answer_503_or_200_then_200(
     make_pool: Callable[..., Any],
     store_on: Callable[..., Any],
     pg_admin: asyncpg.Connection,
+    kill_backends: Callable[[str], Any],
     application_name: str,
 ) -> None:
     """pg_terminate_backend on every connection of the app's pool: the app carries on."""
@@ -140,10 +141,7 @@ async def test_killed_connections_answer_503_or_200_then_200(
         await logged_in(client)
         before = {row["pid"] for row in await backends(pg_admin, application_name)}
         assert before
-        await pg_admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
-            application_name,
-        )
+        await kill_backends(application_name)
 
         async def all_gone() -> bool:
             return not before & {row["pid"] for row in await backends(pg_admin, application_name)}
@@ -162,6 +160,7 @@ async def test_connection_lost_mid_statement_answers_503_then_recovers(
     make_pool: Callable[..., Any],
     store_on: Callable[..., Any],
     pg_admin: asyncpg.Connection,
+    kill_backends: Callable[[str], Any],
     application_name: str,
 ) -> None:
     """The backend serving the request is terminated while the SELECT waits: 503, then 200."""
@@ -187,11 +186,7 @@ async def test_connection_lost_mid_statement_answers_503_then_recovers(
                     return any(row["wait_event_type"] == "Lock" for row in rows)
 
                 await wait_until(blocked, "the SELECT waits on the lock")
-                await pg_admin.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE application_name = $1",
-                    application_name,
-                )
+                await kill_backends(application_name)
         assert_unavailable(responses[0])
         assert (await client.get("/me")).status_code == 200
 

@@ -235,7 +235,7 @@ async def test_a_terminated_connection_is_unavailable_once_then_replaced(
     piccolo_engine: PostgresEngine,
     start_pool: Callable[..., Any],
     table_name: str,
-    postgres_dsn: str,
+    kill_backends: Callable[[str], Any],
 ) -> None:
     """After PostgreSQL kills the pooled connection, the next read gives the record or
     StoreUnavailable (503), never another error; the read after it succeeds on a new one.
@@ -244,25 +244,20 @@ async def test_a_terminated_connection_is_unavailable_once_then_replaced(
     ConnectionDoesNotExistError or InternalClientError, or has already noticed and reconnects).
     """
     name = f"anchor_piccolo_{secrets.token_hex(4)}"
-    kill = (
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1"
-    )
     async with start_pool(
         piccolo_engine, min_size=1, max_size=1, server_settings={"application_name": name}
     ) as engine:
         store = PiccoloStore(engine, tablename=table_name)
         await store.create_table()
-        admin = await asyncpg.connect(postgres_dsn)
         try:
             kept = record()
             await store.create(kept)
             for _ in range(20):
-                assert await admin.fetchval(kill, name) == 1
+                assert await kill_backends(name) == 1
                 with contextlib.suppress(StoreUnavailable):
                     assert await store.get(kept.id) == kept
                 assert await store.get(kept.id) == kept
         finally:
-            await admin.close()
             await store.table.alter().drop_table(if_exists=True)
 
 

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
-import asyncpg
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import event
@@ -77,22 +76,10 @@ async def test_a_database_that_does_not_answer_is_503_not_401(closed_port: int) 
         await engine.dispose()
 
 
-async def kill_connections(admin_dsn: str, application_name: str) -> int:
-    """Terminate the server processes of one engine's connections; return how many."""
-    admin = await asyncpg.connect(admin_dsn)
-    try:
-        killed = await admin.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE application_name = $1",
-            application_name,
-        )
-    finally:
-        await admin.close()
-    return int(killed)
-
-
 async def test_a_killed_pooled_connection_is_replaced_without_an_error(
-    named_engine: tuple[AsyncEngine, str], postgres_dsn: str, fresh_store: Callable[..., Any]
+    named_engine: tuple[AsyncEngine, str],
+    kill_backends: Callable[[str], Any],
+    fresh_store: Callable[..., Any],
 ) -> None:
     """One dead connection in the pool: the read retries on a fresh one, the user sees 200."""
     engine, name = named_engine
@@ -102,14 +89,16 @@ async def test_a_killed_pooled_connection_is_replaced_without_an_error(
             assert (await client.post("/login", params={"user": "bob"})).status_code == 200
             assert (await client.get("/me")).status_code == 200
             assert engine.sync_engine.pool.checkedin() == 1
-            assert await kill_connections(postgres_dsn, name) == 1
+            assert await kill_backends(name) == 1
             after = await client.get("/me")
             assert after.status_code == 200
             assert after.json()["user"] == "bob"
 
 
 async def test_killed_connections_give_503_then_the_app_recovers_by_itself(
-    named_engine: tuple[AsyncEngine, str], postgres_dsn: str, fresh_store: Callable[..., Any]
+    named_engine: tuple[AsyncEngine, str],
+    kill_backends: Callable[[str], Any],
+    fresh_store: Callable[..., Any],
 ) -> None:
     """Every pooled connection dead (a database restart): one 503, then 200, no app restart."""
     engine, name = named_engine
@@ -121,7 +110,7 @@ async def test_killed_connections_give_503_then_the_app_recovers_by_itself(
                 for _ in range(4):
                     group.start_soon(client.get, "/me")
             assert engine.sync_engine.pool.checkedin() >= 2
-            assert await kill_connections(postgres_dsn, name) >= 2
+            assert await kill_backends(name) >= 2
 
             during = await client.get("/me")
             assert during.status_code == 503
@@ -133,7 +122,9 @@ async def test_killed_connections_give_503_then_the_app_recovers_by_itself(
 
 
 async def test_with_a_statement_listener_reads_take_the_connection_path(
-    named_engine: tuple[AsyncEngine, str], postgres_dsn: str, fresh_store: Callable[..., Any]
+    named_engine: tuple[AsyncEngine, str],
+    kill_backends: Callable[[str], Any],
+    fresh_store: Callable[..., Any],
 ) -> None:
     """Tracing hooks see the hot SELECT; a killed connection is then 503 once, then 200."""
     engine, name = named_engine
@@ -151,6 +142,6 @@ async def test_with_a_statement_listener_reads_take_the_connection_path(
             assert (await client.get("/me")).status_code == 200
             [statement] = seen
             assert statement.startswith("SELECT")
-            assert await kill_connections(postgres_dsn, name) >= 1
+            assert await kill_backends(name) >= 1
             assert (await client.get("/me")).status_code == 503
             assert (await client.get("/me")).status_code == 200

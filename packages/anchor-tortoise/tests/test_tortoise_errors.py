@@ -109,22 +109,15 @@ async def named_pool_table(
 
 
 async def test_connections_killed_by_the_server_are_replaced(
-    named_pool_table: tuple[TortoiseStore, str], postgres_dsn: str, new_record: Any
+    named_pool_table: tuple[TortoiseStore, str],
+    kill_backends: Callable[[str], Any],
+    new_record: Any,
 ) -> None:
     """After pg_terminate_backend of the pool's connections, service resumes at once."""
     store, application_name = named_pool_table
     record = new_record(expires_at=T0 + timedelta(hours=2))
     await store.create(record)
-    admin = await asyncpg.connect(postgres_dsn)
-    try:
-        killed = await admin.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE application_name = $1",
-            application_name,
-        )
-    finally:
-        await admin.close()
-    assert killed >= 1
+    assert await kill_backends(application_name) >= 1
     # The first call may meet a connection whose end it has not yet noticed: 503, never a
     # wrong answer or another error. The pool then replaces the dead connections.
     outcomes: list[object] = []
