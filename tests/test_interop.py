@@ -89,21 +89,12 @@ def by_id(records: list[SessionRecord]) -> list[SessionRecord]:
     return sorted(records, key=lambda record: record.id)
 
 
-async def execute(dsn: str, *statements: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        for statement in statements:
-            await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture
-async def shared_table(postgres_dsn: str) -> AsyncIterator[str]:
+async def shared_table(pg_admin: asyncpg.Connection) -> AsyncIterator[str]:
     """A fresh table name in the run's database; the table (whoever made it) is dropped after."""
     table = f"anchor_interop_{secrets.token_hex(4)}"
     yield table
-    await execute(postgres_dsn, f'DROP TABLE IF EXISTS "{table}"')
+    await pg_admin.execute(f'DROP TABLE IF EXISTS "{table}"')
 
 
 PAIRS = [(writer, reader) for writer in ADAPTERS for reader in ADAPTERS if writer is not reader]

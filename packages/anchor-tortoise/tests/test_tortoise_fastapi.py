@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -53,17 +53,10 @@ async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def app_schema(
-    postgres_dsn: str, fresh_name: Callable[[str], str]
-) -> AsyncIterator[tuple[str, Any]]:
+    pg_admin: asyncpg.Connection, new_schema: Callable[[str], Awaitable[str]]
+) -> tuple[str, Any]:
     """A fresh schema the app's connections use as search_path, and an admin connection."""
-    schema = fresh_name("anchor_tortoise_app")
-    admin = await asyncpg.connect(postgres_dsn)
-    try:
-        await admin.execute(f'CREATE SCHEMA "{schema}"')
-        yield schema, admin
-    finally:
-        await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        await admin.close()
+    return await new_schema("anchor_tortoise_app"), pg_admin
 
 
 async def test_login_me_logout_and_replay(
