@@ -13,7 +13,7 @@ from typing import TypeVar
 import pytest
 import uvloop
 
-from fastapi_anchor.store import Deadlines
+from fastapi_anchor.store import Deadlines, call_limit
 
 T = TypeVar("T")
 LIMIT = 0.1  # seconds: short, since the tests wait for real time
@@ -187,3 +187,16 @@ def test_no_timer_is_left_armed_once_calls_are_over(run: Callable[..., object]) 
         return deadlines._timer is None
 
     assert run(main) is True
+
+
+def test_call_limit_is_a_deadline_or_no_limit_at_all() -> None:
+    """What a store's `timeout` option gives: `Deadlines(seconds)`, or nothing to enforce."""
+    limited = call_limit(LIMIT)
+    assert isinstance(limited, Deadlines)
+    assert limited.seconds == LIMIT
+    unlimited = call_limit(None)
+    assert not isinstance(unlimited, Deadlines)
+    with unlimited:  # enters and leaves without an event loop, as a no-op does
+        pass
+    with pytest.raises(ValueError, match="seconds must be positive"):
+        call_limit(0)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
@@ -25,10 +25,10 @@ from anchor_asyncpg.pool import owned_pool
 from anchor_asyncpg.statements import Statements
 from fastapi_anchor.store import (
     DEFAULT_TABLE_NAME,
-    Deadlines,
     SessionExists,
     SessionRecord,
     StoreUnavailable,
+    call_limit,
     check_expiry_args,
     dump_data,
     ensure_utc,
@@ -48,8 +48,6 @@ if TYPE_CHECKING:
 _T = TypeVar("_T")
 _TIMEOUTS = (TimeoutError, asyncio.TimeoutError)
 _Pool = asyncpg.Pool  # the runtime class; `asyncpg.Pool[Any]` in annotations
-
-_NO_DEADLINE: AbstractContextManager[object] = nullcontext()  # stateless: shared
 
 
 class AsyncpgStore:
@@ -98,9 +96,7 @@ class AsyncpgStore:
         self._timeout = timeout
         # One limit for the whole call (waiting for a connection, then the statement), kept by
         # one shared timer rather than a timer armed per call (see fastapi_anchor.deadlines).
-        self._deadline: AbstractContextManager[object] = (
-            _NO_DEADLINE if timeout is None else Deadlines(timeout)
-        )
+        self._deadline: AbstractContextManager[object] = call_limit(timeout)
         self._dsn: str | None
         self._pool: asyncpg.Pool[Any] | None
         if isinstance(pool, str):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -13,11 +13,11 @@ from anchor_piccolo.errors import MISSING_TABLE_ERRORS, UNAVAILABLE_ERRORS, UNIQ
 from anchor_piccolo.tables import AnchorSession, session_table
 from fastapi_anchor.store import (
     DEFAULT_TABLE_NAME,
-    Deadlines,
     SessionExists,
     SessionRecord,
     StoreUnavailable,
     TableMissing,
+    call_limit,
     check_expiry_args,
     dump_data,
     ensure_utc,
@@ -71,9 +71,7 @@ class PiccoloStore:
         self.engine = engine
         self.table: type[AnchorSession] = session_table(engine, tablename, schema)
         self.timeout = timeout
-        self._deadline: AbstractContextManager[object] = (
-            nullcontext() if timeout is None else Deadlines(timeout)
-        )
+        self._deadline: AbstractContextManager[object] = call_limit(timeout)
         name = quote_table(tablename, schema)
         how = "`await store.create_table()`"
         if tablename == DEFAULT_TABLE_NAME and schema is None:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from time import monotonic
 from types import TracebackType
 
-__all__ = ["Deadlines"]
+__all__ = ["Deadlines", "call_limit"]
 
 _CHECKS_PER_LIMIT = 4
 
@@ -102,6 +103,18 @@ class Deadlines:
                 task.cancel()
         if self._calls:
             self._timer = asyncio.get_running_loop().call_later(self._interval, self._check)
+
+
+_NO_LIMIT: AbstractContextManager[object] = nullcontext()  # stateless: one serves all
+
+
+def call_limit(seconds: float | None) -> AbstractContextManager[object]:
+    """A `Deadlines(seconds)` for a store's `timeout` option, or a block that sets no limit.
+
+    Raises:
+        ValueError: `seconds` is not positive.
+    """
+    return _NO_LIMIT if seconds is None else Deadlines(seconds)
 
 
 if sys.version_info >= (3, 11):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol, runtime_checkable
 
-from fastapi_anchor.deadlines import Deadlines
+from fastapi_anchor.deadlines import Deadlines, call_limit
 from fastapi_anchor.exceptions import (
     SessionExists,
     StoreError,
@@ -44,6 +44,7 @@ __all__ = [
     "StoreFull",
     "StoreUnavailable",
     "TableMissing",
+    "call_limit",
     "check_expiry_args",
     "create_table_sql",
     "dump_data",
