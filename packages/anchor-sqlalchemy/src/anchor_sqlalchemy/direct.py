@@ -36,8 +36,7 @@ from sqlalchemy import Select, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import PoolProxiedConnection
 
-from anchor_sqlalchemy.errors import busy_server
-from fastapi_anchor.store import StoreUnavailable
+from anchor_sqlalchemy.errors import busy_server, unavailable
 
 try:
     from sqlalchemy.util import await_  # SQLAlchemy 2.1; await_only is deprecated from 2.2
@@ -95,6 +94,9 @@ class DirectRead:
         )
         # None on SQLAlchemy versions without prepared_statement_name_func, like the adapter's.
         self._default_name_func = getattr(AsyncAdapt_asyncpg_connection, "_default_name_func", None)
+        # Set once a connection shows the application names its statements: the engine's
+        # connect arguments, so every connection does; no direct read from then on.
+        self._app_names_statements = False
 
     @classmethod
     def prepare(cls, engine: Engine, statement: Select[Any], parameter: str) -> DirectRead | None:
@@ -127,7 +129,7 @@ class DirectRead:
     def usable(self) -> bool:
         """Whether the direct path is invisible now: no statement logging, no listeners."""
         engine = self.engine
-        if engine.logger.isEnabledFor(logging.INFO):
+        if self._app_names_statements or engine.logger.isEnabledFor(logging.INFO):
             return False
         # SQLAlchemy flags an engine or dialect (or their class) at its first listener and
         # checks the flag itself before dispatching; looking at the listeners costs more.
@@ -156,7 +158,8 @@ class DirectRead:
             adapter = raw.dbapi_connection  # SQLAlchemy's adapter around the asyncpg connection
             naming = getattr(adapter, "_prepared_statement_name_func", None)
             if naming is not self._default_name_func:
-                raise NotRead  # the application names its statements (PgBouncer)
+                self._app_names_statements = True  # PgBouncer's recipe: the engine's setting
+                raise NotRead
             driver = raw.driver_connection  # an asyncpg.Connection
             assert driver is not None  # a fresh checkout always has one
             try:
@@ -167,9 +170,7 @@ class DirectRead:
                 ):
                     raw.invalidate(error)
                 elif busy_server(error):  # a statement timeout, a shutdown: it would wait again
-                    raise StoreUnavailable(
-                        f"the session database is unavailable: {type(error).__name__}"
-                    ) from error
+                    raise unavailable(error) from error
                 raise NotRead from error
             except BaseException as error:
                 # Cancelled or interrupted mid-query: the connection's state is unknown, as

@@ -22,7 +22,7 @@ from sqlalchemy import exc as sa_exc
 
 from fastapi_anchor.store import SessionExists, StoreError, StoreUnavailable, TableMissing
 
-__all__ = ["busy_server", "store_error", "table_missing"]
+__all__ = ["busy_server", "store_error", "table_missing", "unavailable"]
 
 _UNIQUE_VIOLATION = "23505"
 _UNDEFINED_TABLE = "42P01"
@@ -70,6 +70,11 @@ def busy_server(error: BaseException) -> bool:
     return _sqlstate(error)[:2] in _BUSY_CLASSES
 
 
+def unavailable(error: BaseException) -> StoreUnavailable:
+    """The `StoreUnavailable` to raise `from error` when the database cannot answer now."""
+    return StoreUnavailable(f"the session database is unavailable: {type(error).__name__}")
+
+
 def table_missing(table: str) -> TableMissing:
     """Return the `TableMissing` error for `table`, saying how to create it."""
     return TableMissing(
@@ -98,7 +103,7 @@ def store_error(error: BaseException, table: str) -> StoreError | None:
         return StoreUnavailable("timed out waiting for a database connection from the pool")
     if isinstance(error, sa_exc.DBAPIError):
         if _is_unavailable(error):
-            return StoreUnavailable(f"the session database is unavailable: {type(error).__name__}")
+            return unavailable(error)
         return None
     if isinstance(error, _CONNECTION_ERRORS) or _sqlstate(error)[:2] in _UNAVAILABLE_CLASSES:
         return StoreUnavailable(f"cannot reach the session database: {type(error).__name__}")
