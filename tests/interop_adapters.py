@@ -24,7 +24,8 @@ from typing import Any
 import anyio
 import asyncpg
 
-from fastapi_anchor.store import SessionStore, skip_reset
+from fastapi_anchor.store import SessionStore
+from fastapi_anchor.toolkit import skip_reset
 
 OpenStore = Callable[[str, str, bool], AbstractAsyncContextManager[SessionStore]]
 """`open(dsn, table, create)`: a store on `table`, which it creates first when `create`."""

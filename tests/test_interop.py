@@ -23,8 +23,9 @@ from typing import Any
 import asyncpg
 import pytest
 
-from fastapi_anchor.store import DEFAULT_TABLE_NAME, SessionRecord, create_table_sql, index_name
+from fastapi_anchor.store import SessionRecord
 from fastapi_anchor.tokens import hash_token, new_token
+from fastapi_anchor.toolkit import DEFAULT_TABLE_NAME, create_table_sql, index_name
 
 import interop_adapters
 from catalog import describe_table

@@ -10,8 +10,9 @@ import asyncpg
 import pytest
 
 from anchor_asyncpg import AsyncpgStore
-from fastapi_anchor.store import SessionRecord, load_data
+from fastapi_anchor.store import SessionRecord
 from fastapi_anchor.testing import SessionStoreSuite
+from fastapi_anchor.toolkit import load_data
 
 
 class TestAsyncpgStore(SessionStoreSuite):

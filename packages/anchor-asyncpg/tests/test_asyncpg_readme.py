@@ -12,7 +12,7 @@ import asyncpg
 import httpx
 import pytest
 
-from fastapi_anchor.store import create_table_sql
+from fastapi_anchor.toolkit import create_table_sql
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 

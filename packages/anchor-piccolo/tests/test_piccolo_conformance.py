@@ -8,8 +8,9 @@ import pytest
 from piccolo.engine.postgres import PostgresEngine
 
 from anchor_piccolo import PiccoloStore
-from fastapi_anchor.store import SessionRecord, load_data, quote_table
+from fastapi_anchor.store import SessionRecord
 from fastapi_anchor.testing import SessionStoreSuite
+from fastapi_anchor.toolkit import load_data, quote_table
 
 
 class TestPiccoloStore(SessionStoreSuite[PiccoloStore]):

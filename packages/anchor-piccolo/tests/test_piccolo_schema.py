@@ -17,7 +17,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from anchor_piccolo import PiccoloStore
 from anchor_piccolo.piccolo_app import APP_CONFIG
-from fastapi_anchor.store import DEFAULT_TABLE_NAME, create_table_sql, index_name
+from fastapi_anchor.toolkit import DEFAULT_TABLE_NAME, create_table_sql, index_name
 
 from catalog import describe_table
 

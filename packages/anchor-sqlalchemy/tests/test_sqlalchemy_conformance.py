@@ -15,8 +15,9 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from anchor_sqlalchemy import SQLAlchemyStore, sessions_table
-from fastapi_anchor.store import SessionRecord, load_data
+from fastapi_anchor.store import SessionRecord
 from fastapi_anchor.testing import SessionStoreSuite
+from fastapi_anchor.toolkit import load_data
 
 
 class TestSQLAlchemyStoreOnPostgres(SessionStoreSuite[SQLAlchemyStore]):

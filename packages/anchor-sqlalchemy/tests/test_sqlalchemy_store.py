@@ -11,8 +11,9 @@ from sqlalchemy import Column, MetaData, String, Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from anchor_sqlalchemy import SQLAlchemyStore, sessions_table
-from fastapi_anchor.store import DEFAULT_TABLE_NAME, SessionRecord, SessionStore
+from fastapi_anchor.store import SessionRecord, SessionStore
 from fastapi_anchor.tokens import hash_token, new_token
+from fastapi_anchor.toolkit import DEFAULT_TABLE_NAME
 
 pytestmark = pytest.mark.anyio
 

@@ -28,8 +28,9 @@ from tortoise.context import TortoiseContext
 from tortoise.models import Model
 
 from anchor_tortoise import TortoiseStore, credentials_from_dsn, session_model, skip_reset
-from fastapi_anchor.store import SessionRecord, load_data, quote_table
+from fastapi_anchor.store import SessionRecord
 from fastapi_anchor.tokens import hash_token, new_token
+from fastapi_anchor.toolkit import load_data, quote_table
 
 import catalog
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from fastapi_anchor.store import DEFAULT_TABLE_NAME, create_table_sql
+from fastapi_anchor.toolkit import DEFAULT_TABLE_NAME, create_table_sql
 
 aerich = pytest.importorskip(
     "aerich", reason="aerich is an optional extra: anchor-tortoise[migrations]"

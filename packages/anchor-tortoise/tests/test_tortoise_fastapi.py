@@ -15,8 +15,8 @@ from tortoise.contrib.fastapi import RegisterTortoise
 
 from anchor_tortoise import TortoiseStore, skip_reset
 from fastapi_anchor import Anchor, new_token
-from fastapi_anchor.store import DEFAULT_TABLE_NAME, quote_table
 from fastapi_anchor.testing import https_client, session_app
+from fastapi_anchor.toolkit import DEFAULT_TABLE_NAME, quote_table
 
 pytestmark = pytest.mark.anyio
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from fastapi_anchor.store import DEFAULT_TABLE_NAME, create_table_sql
+from fastapi_anchor.toolkit import DEFAULT_TABLE_NAME, create_table_sql
 
 pytestmark = pytest.mark.anyio
 

@@ -11,12 +11,8 @@ from tortoise.context import TortoiseContext
 
 from anchor_tortoise import TortoiseStore, session_model
 from anchor_tortoise.models import AnchorSession
-from fastapi_anchor.store import (
-    DEFAULT_TABLE_NAME,
-    SessionRecord,
-    create_table_sql,
-    index_name,
-)
+from fastapi_anchor.store import SessionRecord
+from fastapi_anchor.toolkit import DEFAULT_TABLE_NAME, create_table_sql, index_name
 
 pytestmark = pytest.mark.anyio
 

@@ -23,13 +23,8 @@ import anyio
 import pytest
 
 from fastapi_anchor.memory import MemoryStore
-from fastapi_anchor.store import (
-    SessionExists,
-    SessionRecord,
-    StoreUnavailable,
-    TableMissing,
-    check_expiry_args,
-)
+from fastapi_anchor.store import SessionExists, SessionRecord, StoreUnavailable, TableMissing
+from fastapi_anchor.toolkit import check_expiry_args
 
 
 class OverwritingStore(MemoryStore):

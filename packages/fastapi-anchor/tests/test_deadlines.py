@@ -13,7 +13,7 @@ from typing import TypeVar
 import pytest
 import uvloop
 
-from fastapi_anchor.store import Deadlines, call_limit
+from fastapi_anchor.toolkit import Deadlines, call_limit
 
 T = TypeVar("T")
 LIMIT = 0.1  # seconds: short, since the tests wait for real time

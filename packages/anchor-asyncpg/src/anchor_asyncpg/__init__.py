@@ -5,7 +5,7 @@ Public names are re-exported here; each is defined in the module named by its `_
 
 from anchor_asyncpg.errors import UNAVAILABLE_ERRORS
 from anchor_asyncpg.store import DEFAULT_TIMEOUT, AsyncpgStore
-from fastapi_anchor.store import skip_reset
+from fastapi_anchor.toolkit import skip_reset
 
 __version__ = "0.2.0"
 

@@ -70,7 +70,7 @@ def missing_table(table: str) -> TableMissing:
     return TableMissing(
         f"the sessions table {table} does not exist: create it with "
         "`await store.create_table()` (AsyncpgStore.create_table) or with the SQL of "
-        "fastapi_anchor.store.create_table_sql() in your migrations"
+        "fastapi_anchor.toolkit.create_table_sql() in your migrations"
     )
 
 

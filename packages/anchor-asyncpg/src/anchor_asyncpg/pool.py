@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from fastapi_anchor.store import skip_reset
+from fastapi_anchor.toolkit import skip_reset
 
 __all__ = ["owned_pool"]
 

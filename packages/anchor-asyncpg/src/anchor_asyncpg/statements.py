@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi_anchor.store import DEFAULT_TABLE_NAME, create_table_sql, quote_table
+from fastapi_anchor.toolkit import DEFAULT_TABLE_NAME, create_table_sql, quote_table
 
 __all__ = ["Statements"]
 

@@ -23,11 +23,9 @@ from anchor_asyncpg.errors import (
 )
 from anchor_asyncpg.pool import owned_pool
 from anchor_asyncpg.statements import Statements
-from fastapi_anchor.store import (
+from fastapi_anchor.store import SessionExists, SessionRecord, StoreUnavailable
+from fastapi_anchor.toolkit import (
     DEFAULT_TABLE_NAME,
-    SessionExists,
-    SessionRecord,
-    StoreUnavailable,
     call_limit,
     check_expiry_args,
     dump_data,
@@ -56,7 +54,7 @@ class AsyncpgStore:
     Give it the application's pool, so sessions share the connections the app already has,
     or a DSN, and the store creates its own pool on first use (or on `open`) and closes it in
     `close`. Either way the table is the shared `anchor_sessions` schema; create it with
-    `create_table` or with the SQL from `fastapi_anchor.store.create_table_sql`.
+    `create_table` or with the SQL from `fastapi_anchor.toolkit.create_table_sql`.
 
     A lost connection, a refused connection, a pool that stays exhausted or a statement past
     its timeout raises `StoreUnavailable` (the app answers 503); the next call uses a new

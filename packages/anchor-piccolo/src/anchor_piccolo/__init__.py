@@ -7,7 +7,7 @@ Add `"anchor_piccolo.piccolo_app"` to `APP_REGISTRY` for the table's migrations.
 from anchor_piccolo.columns import RequiredVarchar
 from anchor_piccolo.store import PiccoloStore
 from anchor_piccolo.tables import AnchorSession, session_table
-from fastapi_anchor.store import skip_reset
+from fastapi_anchor.toolkit import skip_reset
 
 __version__ = "0.2.0"
 

@@ -11,12 +11,9 @@ from piccolo.engine.postgres import PostgresEngine
 
 from anchor_piccolo.errors import MISSING_TABLE_ERRORS, UNAVAILABLE_ERRORS, UNIQUE_VIOLATION
 from anchor_piccolo.tables import AnchorSession, session_table
-from fastapi_anchor.store import (
+from fastapi_anchor.store import SessionExists, SessionRecord, StoreUnavailable, TableMissing
+from fastapi_anchor.toolkit import (
     DEFAULT_TABLE_NAME,
-    SessionExists,
-    SessionRecord,
-    StoreUnavailable,
-    TableMissing,
     call_limit,
     check_expiry_args,
     dump_data,

@@ -7,7 +7,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.table import Table
 
 from anchor_piccolo.columns import RequiredVarchar
-from fastapi_anchor.store import DEFAULT_TABLE_NAME, index_name, quote_table
+from fastapi_anchor.toolkit import DEFAULT_TABLE_NAME, index_name, quote_table
 
 __all__ = ["AnchorSession", "session_table"]
 
@@ -15,7 +15,7 @@ __all__ = ["AnchorSession", "session_table"]
 class AnchorSession(Table, tablename=DEFAULT_TABLE_NAME):
     """A stored session, one row of the shared `anchor_sessions` table.
 
-    Column for column the table `fastapi_anchor.store.create_table_sql` describes: no column
+    Column for column the table `fastapi_anchor.toolkit.create_table_sql` describes: no column
     has a Piccolo default except `data` (`'{}'`), and the two indexes carry the shared names.
     This class is not bound to an engine (Piccolo finds one in `piccolo_conf` when asked);
     stores use `session_table`, which binds a subclass to the application's engine.

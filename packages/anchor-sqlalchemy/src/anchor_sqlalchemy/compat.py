@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from anchor_sqlalchemy.store import SQLAlchemyStore
 from anchor_sqlalchemy.table import sessions_table
 from fastapi_anchor.backends.store_backend import StoreBackend
-from fastapi_anchor.store import DEFAULT_TABLE_NAME
+from fastapi_anchor.toolkit import DEFAULT_TABLE_NAME
 
 __all__ = ["PostgresBackend", "PostgresSessionData", "anchor_sessions_table"]
 

@@ -4,7 +4,7 @@ When more requests want a connection than the pool holds, SQLAlchemy's async poo
 waiter leave its greenlet and wait in `asyncio.wait_for`, a task and a timer per wait: under
 load that costs more CPU than the query. The gate admits at most as many store calls as the
 pool can lend at once and parks the others on an `asyncio.Semaphore`, with the pool's own
-timeout, kept by one shared timer (`fastapi_anchor.store.Deadlines`). Connections the
+timeout, kept by one shared timer (`fastapi_anchor.toolkit.Deadlines`). Connections the
 application holds elsewhere still count in the pool as usual; the gate only saves the store's
 own calls a costly wait.
 """
@@ -16,7 +16,8 @@ import asyncio
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 
-from fastapi_anchor.store import Deadlines, StoreUnavailable
+from fastapi_anchor.store import StoreUnavailable
+from fastapi_anchor.toolkit import Deadlines
 
 __all__ = ["PoolGate"]
 

@@ -17,14 +17,8 @@ from anchor_sqlalchemy.errors import store_error, table_missing
 from anchor_sqlalchemy.gate import PoolGate
 from anchor_sqlalchemy.statements import Statements
 from anchor_sqlalchemy.table import COLUMNS, sessions_table
-from fastapi_anchor.store import (
-    SessionRecord,
-    StoreUnavailable,
-    check_expiry_args,
-    dump_data,
-    ensure_utc,
-    load_data,
-)
+from fastapi_anchor.store import SessionRecord, StoreUnavailable
+from fastapi_anchor.toolkit import check_expiry_args, dump_data, ensure_utc, load_data
 
 __all__ = ["SQLAlchemyStore"]
 

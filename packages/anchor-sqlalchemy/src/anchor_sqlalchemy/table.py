@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, Column, DateTime, Index, MetaData, String, Table, text
 from sqlalchemy.dialects.postgresql import JSONB
 
-from fastapi_anchor.store import DEFAULT_TABLE_NAME, index_name
+from fastapi_anchor.toolkit import DEFAULT_TABLE_NAME, index_name
 
 __all__ = ["COLUMNS", "sessions_table"]
 

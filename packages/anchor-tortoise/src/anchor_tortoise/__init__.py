@@ -8,7 +8,7 @@ from anchor_tortoise.dsn import credentials_from_dsn
 from anchor_tortoise.errors import store_errors
 from anchor_tortoise.factory import session_model
 from anchor_tortoise.store import TortoiseStore
-from fastapi_anchor.store import skip_reset
+from fastapi_anchor.toolkit import skip_reset
 
 __version__ = "0.2.0"
 

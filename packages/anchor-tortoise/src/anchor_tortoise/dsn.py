@@ -1,7 +1,7 @@
 """`credentials_from_dsn`: Tortoise's asyncpg credentials from a PostgreSQL connection URL.
 
 Tortoise takes either a `db_url` string or a `credentials` mapping. Pool options such as
-`reset=skip_reset` (see `fastapi_anchor.store.skip_reset`) fit only in the mapping, so an
+`reset=skip_reset` (see `fastapi_anchor.toolkit.skip_reset`) fit only in the mapping, so an
 application configured by URL needs the URL split into it: this does so, percent-decoding the
 user and password (which Tortoise's own URL parsing leaves encoded) and reading a unix-socket
 directory from `?host=`.

@@ -12,7 +12,7 @@ from tortoise.fields.db_defaults import SqlDefault
 from tortoise.indexes import Index
 from tortoise.models import Model
 
-from fastapi_anchor.store import DEFAULT_TABLE_NAME, dump_data, index_name, load_data, quote_table
+from fastapi_anchor.toolkit import DEFAULT_TABLE_NAME, dump_data, index_name, load_data, quote_table
 
 __all__ = ["session_model"]
 
@@ -26,7 +26,7 @@ def session_model(
     """Return a new Tortoise model class of the shared sessions table.
 
     The columns, types, nullability, default and indexes are those of
-    `fastapi_anchor.store.create_table_sql`, so `generate_schemas` and migrations create the
+    `fastapi_anchor.toolkit.create_table_sql`, so `generate_schemas` and migrations create the
     table every other FastAPI Anchor adapter reads. Tortoise finds the class in a module listed
     under `"models"` in its config; assign it to a module-level name there.
 

@@ -12,13 +12,8 @@ from tortoise.expressions import Subquery
 from tortoise.models import Model
 
 from anchor_tortoise.errors import store_errors
-from fastapi_anchor.store import (
-    SessionRecord,
-    check_expiry_args,
-    dump_data,
-    ensure_utc,
-    load_data,
-)
+from fastapi_anchor.store import SessionRecord
+from fastapi_anchor.toolkit import check_expiry_args, dump_data, ensure_utc, load_data
 
 __all__ = ["TortoiseStore"]
 

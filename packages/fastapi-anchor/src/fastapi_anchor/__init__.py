@@ -12,6 +12,7 @@ from fastapi_anchor.exceptions import (
     SessionExists,
     StoreError,
     StoreFull,
+    StoreRejected,
     StoreUnavailable,
     TableMissing,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "SessionStore",
     "StoreError",
     "StoreFull",
+    "StoreRejected",
     "StoreUnavailable",
     "TableMissing",
     "__version__",

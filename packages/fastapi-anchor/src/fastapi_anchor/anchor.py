@@ -3,28 +3,31 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from fastapi import HTTPException, Request, Response
 from fastapi.openapi.models import APIKey, APIKeyIn
 from fastapi.security.base import SecurityBase
 
+from fastapi_anchor.clock import Clock, utc_now
 from fastapi_anchor.cookies import CookieSettings, CookieSigner, read_cookie
 from fastapi_anchor.csrf import OriginPolicy
-from fastapi_anchor.exceptions import ConfigurationError, SessionExists, StoreUnavailable
+from fastapi_anchor.exceptions import (
+    ConfigurationError,
+    SessionExists,
+    StoreError,
+    StoreUnavailable,
+    TableMissing,
+)
+from fastapi_anchor.logs import FailureLog
 from fastapi_anchor.store import SessionRecord, SessionStore
 from fastapi_anchor.tokens import hash_token, new_token
 
 __all__ = ["Anchor", "OptionalSessionDependency", "SessionDependency"]
 
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """Return the current time, timezone-aware UTC (the default clock)."""
-    return datetime.now(timezone.utc)
+_NO_SESSION_ID = "0" * 64  # a well-formed id no token hashes to in practice: for check()
 
 
 class Anchor:
@@ -48,6 +51,8 @@ class Anchor:
             (POST, PUT, PATCH, DELETE) on session routes.
         clock: Returns the current aware time; inject one in tests.
         retry_after: Seconds put in `Retry-After` when the store is unavailable (503).
+        failure_log: Where store failures are logged (the `fastapi_anchor` logger, at most one
+            line per kind of failure a minute, by default).
 
     Raises:
         ConfigurationError: A setting is invalid.
@@ -64,6 +69,7 @@ class Anchor:
         trusted_origins: Iterable[str] = (),
         clock: Clock = utc_now,
         retry_after: int = 1,
+        failure_log: FailureLog | None = None,
     ) -> None:
         if idle_timeout <= timedelta(0):
             raise ConfigurationError(f"idle_timeout must be positive, got {idle_timeout}")
@@ -79,6 +85,7 @@ class Anchor:
         self.origin_policy = OriginPolicy(trusted_origins)
         self.clock = clock
         self.retry_after = retry_after
+        self.failure_log = failure_log if failure_log is not None else FailureLog()
         self._refresh_margin = idle_timeout / 2
         self.session = SessionDependency(self)
         """Dependency giving the current `SessionRecord`; 401 without a valid session."""
@@ -118,8 +125,8 @@ class Anchor:
                 await self.store.create(record)
             except SessionExists:  # 256 random bits colliding: practically never
                 continue
-            except StoreUnavailable as exc:
-                self._unavailable(exc)
+            except StoreError as exc:
+                self._store_failed(exc, "create")
             self._set_cookie(response, token, record, now)
             return record
         raise SessionExists("could not mint a unique session id")  # pragma: no cover
@@ -132,23 +139,23 @@ class Anchor:
         if session is not None:
             try:
                 await self.store.delete(session.id)
-            except StoreUnavailable as exc:
-                self._unavailable(exc)
+            except StoreError as exc:
+                self._store_failed(exc, "delete")
         self.clear_cookie(response)
 
     async def logout_all(self, user_id: str) -> int:
         """End every session of `user_id` ("log out everywhere"); return how many ended."""
         try:
             return await self.store.delete_user(user_id)
-        except StoreUnavailable as exc:
-            self._unavailable(exc)
+        except StoreError as exc:
+            self._store_failed(exc, "delete_user")
 
     async def sessions(self, user_id: str) -> list[SessionRecord]:
         """Return the live sessions of `user_id`, soonest to expire first."""
         try:
             records = await self.store.list_user(user_id)
-        except StoreUnavailable as exc:
-            self._unavailable(exc)
+        except StoreError as exc:
+            self._store_failed(exc, "list_user")
         now = self.clock()
         return sorted((r for r in records if self._is_live(r, now)), key=lambda r: r.expires_at)
 
@@ -156,8 +163,8 @@ class Anchor:
         """Replace the data of `session`; 401 if it has ended meanwhile."""
         try:
             updated = await self.store.update(session.id, data=data)
-        except StoreUnavailable as exc:
-            self._unavailable(exc)
+        except StoreError as exc:
+            self._store_failed(exc, "update")
         if not updated:
             raise _not_authenticated()
         return SessionRecord(
@@ -206,8 +213,8 @@ class Anchor:
         session_id = hash_token(token)
         try:
             record = await self.store.get(session_id)
-        except StoreUnavailable as exc:
-            self._unavailable(exc)
+        except StoreError as exc:
+            self._store_failed(exc, "get")
         now = self.clock()
         if record is None or record.id != session_id or not self._is_live(record, now):
             return None
@@ -233,8 +240,8 @@ class Anchor:
             return record
         try:
             updated = await self.store.update(record.id, expires_at=expires_at)
-        except StoreUnavailable as exc:
-            self._unavailable(exc)
+        except StoreError as exc:
+            self._store_failed(exc, "update")
         if not updated:  # logged out meanwhile: never resurrect
             return None
         return SessionRecord(record.id, record.user_id, record.created_at, expires_at, record.data)
@@ -250,12 +257,43 @@ class Anchor:
             max_age = max(1, math.ceil((deadline - now).total_seconds()))
         self.cookie.set_on(response, self.signer.sign(token), max_age=max_age)
 
-    def _unavailable(self, exc: StoreUnavailable) -> NoReturn:
+    async def check(self) -> None:
+        """Fail fast if the store cannot serve: call it in the app's lifespan.
+
+        Asks the store for one (absent) session, so a missing table, an unreachable database
+        or a refused login surfaces at start-up instead of on the first request. The failure
+        is logged like any other.
+
+        Raises:
+            TableMissing: The sessions table does not exist (the message says how to create it).
+            StoreUnavailable: The store cannot answer now.
+            StoreRejected: The database refused the call (privileges, schema drift).
+        """
+        try:
+            await self.store.get(_NO_SESSION_ID)
+        except StoreError as exc:
+            self.failure_log.record(exc, "check")
+            raise
+
+    def _store_failed(self, exc: StoreError, operation: str) -> NoReturn:
+        self.failure_log.record(exc, operation)
+        raise_store_failure(exc, self.retry_after)
+
+
+def raise_store_failure(exc: StoreError, retry_after: int) -> NoReturn:
+    """Answer a store failure: 503 if the store is unavailable, else re-raise it (a 500).
+
+    A missing table gets no `Retry-After`: waiting does not create it.
+    """
+    if isinstance(exc, TableMissing):
+        raise HTTPException(503, detail="Session store unavailable") from exc
+    if isinstance(exc, StoreUnavailable):
         raise HTTPException(
             503,
             detail="Session store unavailable, try again shortly",
-            headers={"Retry-After": str(self.retry_after)},
+            headers={"Retry-After": str(retry_after)},
         ) from exc
+    raise exc
 
 
 def _not_authenticated() -> HTTPException:

@@ -7,10 +7,11 @@ import inspect
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from fastapi_anchor.anchor import Anchor
+from fastapi_anchor.clock import utc_now
 from fastapi_anchor.exceptions import ConfigurationError
 from fastapi_anchor.store import SessionStore
 
@@ -25,10 +26,6 @@ class Target:
 
     store: SessionStore
     clock: Callable[[], datetime]
-
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _is_store(value: object) -> bool:
@@ -66,7 +63,7 @@ async def load_target(import_string: str) -> Target:
     if isinstance(value, Anchor):
         return Target(value.store, value.clock)
     if _is_store(value):
-        return Target(value, _utc_now)
+        return Target(value, utc_now)
     raise ConfigurationError(
         f"{import_string!r} is a {type(value).__name__}, not an Anchor or a SessionStore"
     )

@@ -4,26 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from itertools import islice
 from typing import Any
 
+from fastapi_anchor.clock import utc_now
 from fastapi_anchor.schema import dump_data, load_data
-from fastapi_anchor.store import (
-    SessionExists,
-    SessionRecord,
-    StoreFull,
-    check_expiry_args,
-    ensure_utc,
-)
+from fastapi_anchor.store import SessionExists, SessionRecord, StoreFull
+from fastapi_anchor.toolkit import check_expiry_args, ensure_utc
 
 __all__ = ["DEFAULT_MAX_SESSIONS", "MemoryStore"]
 
 DEFAULT_MAX_SESSIONS = 100_000
-
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass(slots=True)
@@ -63,7 +55,7 @@ class MemoryStore:
         self,
         *,
         max_sessions: int = DEFAULT_MAX_SESSIONS,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         if max_sessions < 1:
             raise ValueError(f"max_sessions must be at least 1, got {max_sessions}")

@@ -9,11 +9,15 @@ from typing import Any, Generic, TypeVar
 
 from fastapi import HTTPException, Request
 
+from fastapi_anchor.anchor import raise_store_failure
 from fastapi_anchor.backends.session_backend import SessionBackend
-from fastapi_anchor.exceptions import StoreUnavailable
+from fastapi_anchor.exceptions import StoreError
 from fastapi_anchor.frontends.session_frontend import FrontendError
+from fastapi_anchor.logs import FailureLog
 
 __all__ = ["SessionVerifier"]
+
+_failure_log = FailureLog()
 
 ID = TypeVar("ID")
 SessionModel = TypeVar("SessionModel")
@@ -64,10 +68,9 @@ class SessionVerifier(ABC, Generic[ID, SessionModel]):
             return self._refuse()
         try:
             data = await self.backend.read(session_id)
-        except StoreUnavailable as exc:
-            raise HTTPException(
-                503, detail="Session store unavailable", headers={"Retry-After": "1"}
-            ) from exc
+        except StoreError as exc:
+            _failure_log.record(exc, "read")
+            raise_store_failure(exc, retry_after=1)
         if data is None:
             return self._refuse()
         verdict = self.verify_session(data)

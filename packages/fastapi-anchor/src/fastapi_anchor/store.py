@@ -1,8 +1,8 @@
 """The store contract: `SessionRecord`, the `SessionStore` protocol and the errors a store raises.
 
-Adapters import only this module: it also re-exports the shared table's definition and
-the JSON encoding of `data` from `fastapi_anchor.schema`, and `Deadlines`, the per-call time
-limit of `fastapi_anchor.deadlines`.
+This is all a store author implements; run `fastapi_anchor.testing.SessionStoreSuite` on the
+result. Adapters reuse the rest (the shared table, failure classification, time limits) from
+`fastapi_anchor.toolkit`.
 
 Expiry is the core's business: a store keeps `expires_at` and returns what it holds,
 expired or not; only `delete_expired` looks at time.
@@ -12,92 +12,35 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from fastapi_anchor.deadlines import Deadlines, call_limit
+from fastapi_anchor.clock import ensure_utc
 from fastapi_anchor.exceptions import (
     SessionExists,
     StoreError,
     StoreFull,
+    StoreRejected,
     StoreUnavailable,
     TableMissing,
 )
-from fastapi_anchor.schema import (
-    DEFAULT_TABLE_NAME,
-    create_table_sql,
-    dump_data,
-    index_name,
-    load_data,
-    quote_table,
-)
 
 __all__ = [
-    "DEFAULT_TABLE_NAME",
     "MAX_USER_ID_LENGTH",
     "CountsExpired",
-    "Deadlines",
     "SessionExists",
     "SessionRecord",
     "SessionStore",
     "StoreError",
     "StoreFull",
+    "StoreRejected",
     "StoreUnavailable",
     "TableMissing",
-    "call_limit",
-    "check_expiry_args",
-    "create_table_sql",
-    "dump_data",
-    "ensure_utc",
-    "index_name",
-    "load_data",
-    "quote_table",
-    "skip_reset",
 ]
 
 
 MAX_USER_ID_LENGTH = 255
 """Longest user id (the shared table's `user_id varchar(255)`)."""
-
-
-def ensure_utc(value: datetime, name: str = "value") -> datetime:
-    """Return the aware datetime `value` in UTC; stores use it on `update(expires_at=...)`.
-
-    Raises:
-        TypeError: `value` is not a datetime.
-        ValueError: `value` is naive.
-    """
-    if value.__class__ is datetime and value.tzinfo is timezone.utc:
-        return value  # the common case (drivers return UTC): nothing to check or convert
-    if not isinstance(value, datetime):
-        raise TypeError(f"{name} must be a datetime, got {type(value).__name__}")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware, got naive {value!r}")
-    return value.astimezone(timezone.utc)
-
-
-async def skip_reset(connection: object) -> None:
-    """A no-op pool `reset` for asyncpg pools (raw, or under Tortoise or Piccolo).
-
-    By default an asyncpg pool sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
-    RESET ALL;` every time a connection goes back to the pool: a second round trip after every
-    session lookup. An application that leaves no session state on pooled connections (no
-    `SET`, `LISTEN`, advisory locks, temporary tables or cursors held past a release) has
-    nothing to reset: pass this as `reset=`. asyncpg (0.30+) still rolls back a transaction
-    left open and drops listeners before calling it.
-    """
-
-
-def check_expiry_args(now: datetime, limit: int) -> None:
-    """Validate the arguments of `SessionStore.delete_expired` (every store calls this).
-
-    Raises:
-        ValueError: `now` is naive or `limit` is below 1.
-    """
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError(f"now must be timezone-aware, got naive {now!r}")
-    if limit < 1:
-        raise ValueError(f"limit must be at least 1, got {limit}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +81,9 @@ class SessionRecord:
 class SessionStore(Protocol):
     """Where sessions live. Every method is a coroutine; run the conformance suite on yours.
 
-    Errors of the backing service surface as `StoreUnavailable`; a duplicate id as
-    `SessionExists`. Returned records must not share mutable state with the store.
+    A backing service that cannot answer now raises `StoreUnavailable` (a missing table
+    `TableMissing`), one that refuses the call for good `StoreRejected`, and a duplicate id on
+    `create` `SessionExists`. Returned records must not share mutable state with the store.
     """
 
     async def create(self, record: SessionRecord) -> None:

@@ -3,7 +3,7 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.engine import engine_finder
 
-from fastapi_anchor.store import DEFAULT_TABLE_NAME, index_name
+from fastapi_anchor.toolkit import DEFAULT_TABLE_NAME, index_name
 
 ID = "2026-11-26T15:06:03:492000"
 VERSION = "1.38.0"

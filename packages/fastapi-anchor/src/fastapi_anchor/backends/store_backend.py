@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar, cast, get_args
 from pydantic import BaseModel
 
 from fastapi_anchor.backends.session_backend import BackendError, SessionBackend
+from fastapi_anchor.clock import utc_now
 from fastapi_anchor.store import SessionExists, SessionRecord, SessionStore
 from fastapi_anchor.tokens import hash_token
 
@@ -26,10 +27,6 @@ NO_EXPIRY = datetime(9999, 12, 31, tzinfo=timezone.utc)
 """`expires_at` given to sessions whose model has no `expires_at` and no default lifetime."""
 
 _COLUMNS = ("user_id", "created_at", "expires_at")
-
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class StoreBackend(SessionBackend[ID, SessionModel], Generic[ID, SessionModel]):
@@ -50,7 +47,7 @@ class StoreBackend(SessionBackend[ID, SessionModel], Generic[ID, SessionModel]):
         model: type[SessionModel] | None = None,
         *,
         lifetime: timedelta | None = None,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.store = store
         self._model = model
