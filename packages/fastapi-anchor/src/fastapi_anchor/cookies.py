@@ -34,6 +34,7 @@ KEY_COMMAND = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 """Shell command that prints a good secret key; quoted in error messages."""
 
 HOST_PREFIX = "__Host-"
+_OWS = " \t"
 SECURE_PREFIX = "__Secure-"
 
 
@@ -186,7 +187,8 @@ def read_cookie(cookie_headers: Sequence[str], name: str) -> str | None:
 
     Stricter than a general cookie parser: None if the cookie is missing, empty, sent more
     than once (two values for one name cannot be told apart safely), or longer than
-    `MAX_COOKIE_BYTES`. Names match exactly, case included.
+    `MAX_COOKIE_BYTES`. Names match exactly, case included; only space and tab around a name
+    or value are trimmed (RFC 6265bis).
     """
     found: str | None = None
     for header in cookie_headers:
@@ -194,11 +196,13 @@ def read_cookie(cookie_headers: Sequence[str], name: str) -> str | None:
             continue
         for part in header.split(";"):
             key, sep, value = part.partition("=")
-            if not sep or key.strip() != name:
+            # Not str.strip(): on latin-1 text it also drops bytes like \xa0 and \x85, so a
+            # planted "\xa0__Host-session" would pass for the prefixed name.
+            if not sep or key.strip(_OWS) != name:
                 continue
             if found is not None:
                 return None
-            found = value.strip()
+            found = value.strip(_OWS)
     if not found or len(found) > MAX_COOKIE_BYTES:
         return None
     return found
