@@ -15,6 +15,8 @@ import asyncpg
 import httpx
 import pytest
 
+from fastapi_anchor import hash_token
+
 from live_server import ROOT, free_port, live_server
 
 SECRET = secrets.token_urlsafe(32)
@@ -123,6 +125,52 @@ def test_sessions_lists_and_revoke_session_ends_one(app_env: dict[str, str]) -> 
         with httpx.Client(base_url=base_url, headers={"cookie": f"session={cookie}"}) as c:
             results.append(c.get("/me").status_code)
     assert sorted(results) == [200, 401]
+
+
+def test_revoke_by_a_prefix_of_the_id_needs_the_user_and_ends_one(
+    app_env: dict[str, str],
+) -> None:
+    base_url = app_env["BASE_URL"]
+    cookies = []
+    for _ in range(2):
+        with httpx.Client(base_url=base_url) as client:
+            client.post("/login", data={"username": "alice", "password": "wonderland"})
+            cookies.append(client.cookies["session"])
+    # The stored id is the SHA-256 of the token, the part of the cookie before the signature.
+    stored_id = hash_token(cookies[0].rsplit(".", 1)[0])
+    listed = run_cli("--app", "examples.app:anchor", "sessions", "alice", env=app_env)
+    assert stored_id in listed.stdout
+    prefix = stored_id[:8]
+
+    without_user = run_cli(
+        "--app", "examples.app:anchor", "revoke", "--session", prefix, env=app_env
+    )
+    assert without_user.returncode == 2
+    assert "USER_ID" in without_user.stderr
+    too_short = run_cli(
+        "--app", "examples.app:anchor", "revoke", "alice", "--session", prefix[:7], env=app_env
+    )
+    assert too_short.returncode == 2
+    assert "at least 8" in too_short.stderr
+
+    one = run_cli(
+        "--app", "examples.app:anchor", "revoke", "alice", "--session", prefix, env=app_env
+    )
+    assert one.returncode == 0, one.stderr
+    assert one.stdout.strip() == f"revoked session {stored_id}"
+    results = []
+    for cookie in cookies:
+        with httpx.Client(base_url=base_url, headers={"cookie": f"session={cookie}"}) as c:
+            results.append(c.get("/me").status_code)
+    assert results == [401, 200]
+
+
+def test_the_fastapi_app_as_app_exits_2_naming_the_anchor(app_env: dict[str, str]) -> None:
+    result = run_cli("--app", "examples.app:app", "sessions", "bob", env=app_env)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "FastAPI application" in result.stderr
+    assert "examples.app:anchor" in result.stderr
 
 
 def test_unreachable_database_exits_3(tmp_path: Path) -> None:

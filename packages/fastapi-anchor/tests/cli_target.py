@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from fastapi import FastAPI
+
 from fastapi_anchor import Anchor, MemoryStore
 
 NOW = [datetime(2030, 1, 1, tzinfo=timezone.utc)]
@@ -16,3 +18,8 @@ def make_anchor() -> Anchor:
 
 
 not_an_anchor = 42
+app = FastAPI()  # the uvicorn habit: --app naming the web app rather than its Anchor
+
+
+def needs_arguments(database_url: str) -> Anchor:
+    return anchor

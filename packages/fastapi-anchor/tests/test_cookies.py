@@ -6,8 +6,9 @@ import string
 
 import pytest
 
-from fastapi_anchor import ConfigurationError, CookieSettings, CookieSigner
-from fastapi_anchor.cookies import MAX_COOKIE_BYTES, read_cookie
+from fastapi_anchor import Anchor, ConfigurationError, CookieSettings, CookieSigner, MemoryStore
+from fastapi_anchor.cookies import MAX_COOKIE_BYTES, read_cookie, weak_key_reason
+from fastapi_anchor.frontends.implementations import InsecureSecretWarning, SessionCookie
 
 OLD = "old-key-0123456789-0123456789-0123456789"
 NEW = "new-key-0123456789-0123456789-0123456789"
@@ -96,3 +97,45 @@ def test_only_the_canonical_signature_verifies() -> None:
     for altered in (value + "\x80", value + "=", value + "!", value[:-1] + same_bits):
         assert signer.unsign(altered) is None, altered
     assert signer.unsign(value) == ("tok", True)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "replace-me-with-32-or-more-random-chars",
+        "change-me-to-32-or-more-random-characters",
+        "a key of 32 characters or more ...",
+        " Replace-Me-With-32-Or-More-Random-Chars ",
+        b"change-me-to-32-or-more-random-characters",
+        "x" * 32,
+        "0" * 64,
+        b"\x00" * 32,
+    ],
+    ids=repr,
+)
+def test_example_and_repeated_character_keys_are_refused(key: str | bytes) -> None:
+    with pytest.raises(ConfigurationError, match="secret key refused") as refused:
+        CookieSigner(key)
+    assert "secrets.token_urlsafe(32)" in str(refused.value)  # how to make a good one
+    with pytest.raises(ConfigurationError, match="secret key refused"):
+        CookieSigner([NEW, key])  # an old key in the rotation list too
+    with pytest.raises(ConfigurationError, match="secret key refused"):
+        Anchor(MemoryStore(), secret_keys=key)  # type: ignore[arg-type]
+
+
+def test_keys_that_merely_repeat_a_pattern_are_accepted() -> None:
+    CookieSigner("ab" * 16)
+    CookieSigner(OLD)
+    assert weak_key_reason(OLD) is None
+    assert weak_key_reason("your-secret") is not None  # the original README's key
+
+
+def test_the_compatibility_cookie_warns_about_a_weak_key_and_still_works() -> None:
+    with pytest.warns(InsecureSecretWarning, match="guessed"):
+        cookie = SessionCookie(
+            cookie_name="cookie",
+            identifier="general_verifier",
+            auto_error=True,
+            secret_key="replace-me-with-32-or-more-random-chars",
+        )
+    assert cookie.signer.unsign(cookie.signer.sign("tok")) == ("tok", True)

@@ -27,6 +27,15 @@ def logged_in(client: TestClient) -> TestClient:
         {"sec-fetch-site": "same-site", "origin": "https://sub.testserver"},
         {"sec-fetch-site": "cross-site"},
         {"referer": "https://evil.example/page"},
+        # A Referer whose origin is opaque is no proof of the app's own origin either.
+        {"referer": "file:///home/user/attack.html"},
+        {"referer": "null"},
+        {"referer": "about:blank"},
+        {"referer": "data:text/html,<form method=post>"},
+        {"referer": "javascript:void(0)"},
+        {"referer": "/relative/page"},
+        {"referer": ""},
+        {"sec-fetch-site": "cross-site", "referer": "file:///attack.html"},
     ],
 )
 def test_cross_site_unsafe_request_is_403_without_a_store_call(
@@ -48,6 +57,9 @@ def test_cross_site_unsafe_request_is_403_without_a_store_call(
         {"sec-fetch-site": "same-origin"},
         {"sec-fetch-site": "none"},
         {"referer": "https://testserver/account"},
+        {"referer": "https://TestServer/account?next=/"},
+        {"origin": "https://testserver", "referer": "file:///ignored-when-origin-is-sent"},
+        {"sec-fetch-site": "same-origin", "referer": "about:blank"},
     ],
 )
 def test_same_origin_unsafe_request_is_allowed(

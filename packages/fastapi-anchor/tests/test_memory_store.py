@@ -39,6 +39,82 @@ async def test_full_store_refuses_new_sessions_and_keeps_live_ones() -> None:
     assert await store.get(record(2).id) is not None
 
 
+@pytest.mark.anyio
+async def test_a_refreshed_session_is_not_reclaimed_at_its_old_expiry() -> None:
+    """Expiry order must follow `update`: a session moved forward is live, not reclaimable."""
+    store = MemoryStore(max_sessions=2, clock=lambda: T0 + timedelta(minutes=30))
+    await store.create(record(1, timedelta(minutes=10)))
+    await store.create(record(2))
+    assert await store.update(record(1).id, expires_at=T0 + timedelta(hours=3))
+    with pytest.raises(StoreFull):
+        await store.create(record(3))
+    assert await store.get(record(1).id) is not None
+    assert await store.get(record(2).id) is not None
+
+
+@pytest.mark.anyio
+async def test_a_session_moved_into_the_past_is_reclaimed() -> None:
+    store = MemoryStore(max_sessions=2, clock=lambda: T0 + timedelta(minutes=30))
+    await store.create(record(1))
+    await store.create(record(2))
+    assert await store.update(record(2).id, expires_at=T0 + timedelta(minutes=5))
+    await store.create(record(3))
+    assert await store.get(record(2).id) is None
+    assert await store.get(record(1).id) is not None
+    assert len(store) == 2
+
+
+@pytest.mark.anyio
+async def test_reclaiming_skips_deleted_and_recreated_sessions() -> None:
+    store = MemoryStore(max_sessions=2, clock=lambda: T0 + timedelta(minutes=30))
+    await store.create(record(1, timedelta(minutes=10)))
+    await store.create(record(2, timedelta(minutes=20)))
+    assert await store.delete(record(1).id)
+    # Same id again, now live: its old, expired entry must not take the new session with it.
+    await store.create(record(1, timedelta(hours=1)))
+    await store.create(record(3))  # reclaims record 2 only
+    assert await store.get(record(1).id) is not None
+    assert await store.get(record(2).id) is None
+    with pytest.raises(StoreFull):
+        await store.create(record(4))
+
+
+@pytest.mark.anyio
+async def test_full_store_reclaims_every_expired_session_and_evicts_no_live_one() -> None:
+    now = T0 + timedelta(hours=1)
+    store = MemoryStore(max_sessions=100, clock=lambda: now)
+    for n in range(100):  # even: expired, odd: live
+        await store.create(record(n, timedelta(minutes=30 if n % 2 == 0 else 90)))
+    for n in range(100, 150):
+        await store.create(record(n, timedelta(hours=2)))
+    with pytest.raises(StoreFull):
+        await store.create(record(150))
+    for n in range(100):
+        assert (await store.get(record(n).id) is None) == (n % 2 == 0), n
+
+
+@pytest.mark.anyio
+async def test_many_refreshes_keep_expiry_order_right() -> None:
+    """Refreshing sessions over and over leaves the order (and the store's size) right."""
+    clock_now = [T0]
+    store = MemoryStore(max_sessions=10, clock=lambda: clock_now[0])
+    for n in range(10):
+        await store.create(record(n, timedelta(minutes=10)))
+    for step in range(1, 200):
+        for n in range(5):  # sessions 0-4 keep being refreshed, 5-9 are left to expire
+            await store.update(record(n).id, expires_at=T0 + timedelta(minutes=10 + step))
+    clock_now[0] = T0 + timedelta(minutes=30)
+    assert await store.delete_expired(clock_now[0], limit=3) == 3
+    assert await store.delete_expired(clock_now[0]) == 2
+    assert await store.delete_expired(clock_now[0]) == 0
+    kept = [n for n in range(10) if await store.get(record(n).id) is not None]
+    assert kept == [0, 1, 2, 3, 4]  # the refreshed ones
+    for n in range(10, 15):
+        await store.create(record(n))
+    with pytest.raises(StoreFull):
+        await store.create(record(15))
+
+
 def test_size_bound_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_sessions"):
         MemoryStore(max_sessions=0)

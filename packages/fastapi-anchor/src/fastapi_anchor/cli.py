@@ -4,6 +4,7 @@
     fastapi-anchor --app myapp.auth:anchor sessions USER_ID
     fastapi-anchor --app myapp.auth:anchor revoke USER_ID
     fastapi-anchor --app myapp.auth:anchor revoke --session STORED_ID
+    fastapi-anchor --app myapp.auth:anchor revoke USER_ID --session ID_PREFIX
 
 `--app` (or `FASTAPI_ANCHOR_APP`) names the application's `Anchor`, a store, or a function that
 returns one. Exit codes: 0 done, 1 nothing matched (revoke), 2 bad usage or import string,
@@ -33,6 +34,10 @@ EXIT_NOTHING_MATCHED = 1
 EXIT_USAGE = 2
 EXIT_UNAVAILABLE = 3
 EXIT_TABLE_MISSING = 4
+
+STORED_ID_LENGTH = 64
+MIN_PREFIX = 8
+HEX_DIGITS = "0123456789abcdef"
 
 T = TypeVar("T")
 
@@ -146,30 +151,78 @@ def sessions(ctx: typer.Context, user_id: str) -> None:
     _run(ctx, action)
 
 
+def _session_id_or_prefix(session: str) -> str:
+    """Check `--session`: 8 to 64 hexadecimal characters, lowercased as stored ids are."""
+    value = session.lower()
+    if value.strip(HEX_DIGITS):
+        raise _usage(f"--session takes a stored id, hexadecimal characters only; got {session!r}")
+    if len(value) < MIN_PREFIX:
+        raise _usage(
+            f"--session {session!r} is too short: give at least {MIN_PREFIX} characters of the "
+            "stored id that `sessions USER_ID` shows"
+        )
+    if len(value) > STORED_ID_LENGTH:
+        raise _usage(f"a stored id has {STORED_ID_LENGTH} characters; got {len(value)}")
+    return value
+
+
+def _usage(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/] {message}", highlight=False)
+    return typer.Exit(EXIT_USAGE)
+
+
 @app.command()
 def revoke(
     ctx: typer.Context,
-    user_id: Annotated[str | None, typer.Argument(help="End every session of this user.")] = None,
+    user_id: Annotated[
+        str | None,
+        typer.Argument(help="End every session of this user (or, with --session, one of them)."),
+    ] = None,
     session: Annotated[
-        str | None, typer.Option("--session", help="End one session, by its stored id.")
+        str | None,
+        typer.Option(
+            "--session",
+            help="End one session: its stored id, or with USER_ID a unique prefix of it "
+            f"(at least {MIN_PREFIX} characters).",
+        ),
     ] = None,
 ) -> None:
-    """End every session of a user, or one session by its stored id."""
-    if (user_id is None) == (session is None):
-        err.print("[red]error:[/] give either USER_ID or --session STORED_ID")
-        raise typer.Exit(EXIT_USAGE)
+    """End every session of a user, or one session by its stored id (or a prefix of it)."""
+    if user_id is None and session is None:
+        raise _usage("give USER_ID, --session STORED_ID, or both (USER_ID --session PREFIX)")
+    wanted = None if session is None else _session_id_or_prefix(session)
+    if wanted is not None and user_id is None and len(wanted) < STORED_ID_LENGTH:
+        # Stores look sessions up by whole id or by user only: a prefix is searched among
+        # the sessions of one user.
+        raise _usage(
+            f"a prefix of a stored id needs the user: fastapi-anchor revoke USER_ID --session "
+            f"{session} (or give all {STORED_ID_LENGTH} characters of the id)"
+        )
 
-    async def action(target: Target) -> int:
-        if session is not None:
-            return int(await target.store.delete(session))
-        assert user_id is not None
-        return await target.store.delete_user(user_id)
+    async def action(target: Target) -> tuple[int, str | None]:
+        if wanted is None:
+            assert user_id is not None
+            return await target.store.delete_user(user_id), None
+        if user_id is None:
+            return int(await target.store.delete(wanted)), wanted
+        matches = [r.id for r in await target.store.list_user(user_id) if r.id.startswith(wanted)]
+        if len(matches) > 1:
+            raise _usage(
+                f"--session {session} matches {len(matches)} sessions of user {user_id}: "
+                "give more characters"
+            )
+        if not matches:
+            return 0, None
+        return int(await target.store.delete(matches[0])), matches[0]
 
-    ended = _run(ctx, action)
-    if user_id is not None:
+    ended, session_id = _run(ctx, action)
+    if wanted is None:
         out.print(f"revoked {ended} session(s) of user {user_id}")
+    elif ended:
+        out.print(f"revoked session {session_id}")
     else:
-        out.print(f"revoked session {session}" if ended else f"no session with id {session}")
+        owner = "" if user_id is None else f" of user {user_id}"
+        out.print(f"no session{owner} with id {session}")
     if ended == 0:
         raise typer.Exit(EXIT_NOTHING_MATCHED)
 

@@ -19,9 +19,11 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_COOKIE_BYTES",
     "MIN_SECRET_LENGTH",
+    "PLACEHOLDER_KEYS",
     "CookieSettings",
     "CookieSigner",
     "read_cookie",
+    "weak_key_reason",
 ]
 
 MAX_COOKIE_BYTES = 4096
@@ -33,7 +35,18 @@ MIN_SECRET_LENGTH = 32
 KEY_COMMAND = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 """Shell command that prints a good secret key; quoted in error messages."""
 
+PLACEHOLDER_KEYS = frozenset(
+    {
+        "replace-me-with-32-or-more-random-chars",
+        "change-me-to-32-or-more-random-characters",
+        "a key of 32 characters or more ...",
+        "your-secret",
+    }
+)
+"""Example keys from this project's docs and READMEs, refused as keys: they are public."""
+
 HOST_PREFIX = "__Host-"
+_OWS = " \t"
 SECURE_PREFIX = "__Secure-"
 
 
@@ -121,9 +134,11 @@ class CookieSigner:
         secret_keys: One key or a list, oldest first; the last one signs.
         salt: Separates signatures made for different purposes with the same keys.
         min_length: Shortest key accepted.
+        refuse_weak: Refuse keys anyone can guess whatever their length (see
+            `weak_key_reason`). Only the 0.1 compatibility layer turns this off, to warn instead.
 
     Raises:
-        ConfigurationError: No key, or a key shorter than `min_length`.
+        ConfigurationError: No key, a key shorter than `min_length`, or a weak key.
     """
 
     def __init__(
@@ -132,6 +147,7 @@ class CookieSigner:
         *,
         salt: str = "fastapi-anchor.session",
         min_length: int = MIN_SECRET_LENGTH,
+        refuse_weak: bool = True,
     ) -> None:
         keys = [secret_keys] if isinstance(secret_keys, (str, bytes)) else list(secret_keys)
         if not keys:
@@ -143,6 +159,11 @@ class CookieSigner:
                 raise ConfigurationError(
                     f"secret key too short: {len(key)} characters, need at least {min_length} "
                     f"(generate one with: {KEY_COMMAND})"
+                )
+            weakness = weak_key_reason(key) if refuse_weak else None
+            if weakness is not None:
+                raise ConfigurationError(
+                    f"secret key refused: {weakness} (generate one with: {KEY_COMMAND})"
                 )
         options = {"salt": salt, "digest_method": hashlib.sha256, "key_derivation": "hmac"}
         # Newest first: the common case verifies with one HMAC.
@@ -181,12 +202,28 @@ class CookieSigner:
         return None
 
 
+def weak_key_reason(key: str | bytes) -> str | None:
+    """Say why `key` can be guessed whatever its length, or None if nothing is known against it.
+
+    Catches the example keys of the docs (`PLACEHOLDER_KEYS`, copied into real apps more often
+    than anyone would like) and keys of one repeated character. Not a strength meter: a key
+    should come from `secrets`, which no check here can tell apart from a guessable one.
+    """
+    text = key.decode("latin-1") if isinstance(key, bytes) else key
+    if text.strip().lower() in PLACEHOLDER_KEYS:
+        return "it is an example key from the documentation, known to everyone"
+    if text and text == text[0] * len(text):
+        return f"it is one character repeated ({text[0]!r} x {len(text)})"
+    return None
+
+
 def read_cookie(cookie_headers: Sequence[str], name: str) -> str | None:
     """Return the value of cookie `name` from raw `Cookie` header values.
 
     Stricter than a general cookie parser: None if the cookie is missing, empty, sent more
     than once (two values for one name cannot be told apart safely), or longer than
-    `MAX_COOKIE_BYTES`. Names match exactly, case included.
+    `MAX_COOKIE_BYTES`. Names match exactly, case included; only space and tab around a name
+    or value are trimmed (RFC 6265bis).
     """
     found: str | None = None
     for header in cookie_headers:
@@ -194,11 +231,13 @@ def read_cookie(cookie_headers: Sequence[str], name: str) -> str | None:
             continue
         for part in header.split(";"):
             key, sep, value = part.partition("=")
-            if not sep or key.strip() != name:
+            # Not str.strip(): on latin-1 text it also drops bytes like \xa0 and \x85, so a
+            # planted "\xa0__Host-session" would pass for the prefixed name.
+            if not sep or key.strip(_OWS) != name:
                 continue
             if found is not None:
                 return None
-            found = value.strip()
+            found = value.strip(_OWS)
     if not found or len(found) > MAX_COOKIE_BYTES:
         return None
     return found

@@ -29,8 +29,9 @@ class OriginPolicy:
 
     Browsers label cross-site requests: `Sec-Fetch-Site` where supported, else `Origin`, else
     `Referer`. A request is allowed when it is same-origin (or user-initiated, `none`), or its
-    origin is in `trusted_origins`. A request with none of these headers does not come from a
-    browser page, so no other site can have forged it, and it is allowed.
+    origin is in `trusted_origins`; an opaque origin (`Origin: null`, a `file:` or `data:`
+    Referer) is refused. A request with none of these headers does not come from a browser
+    page, so no other site can have forged it, and it is allowed.
 
     Args:
         trusted_origins: Other origins allowed to send unsafe requests, like
@@ -53,17 +54,20 @@ class OriginPolicy:
         if request.method in SAFE_METHODS:
             return True
         headers = request.headers
-        origin = headers.get("origin")
-        if origin is None:
-            referer = headers.get("referer")
-            origin = _origin_of(referer) if referer else None
         fetch_site = headers.get("sec-fetch-site")
         if fetch_site in ("same-origin", "none"):
             return True
-        if fetch_site is None and origin is None:
-            return True
-        if origin is None or origin == "null":
-            return False
+        origin = headers.get("origin")
+        if origin is None:
+            referer = headers.get("referer")
+            if referer is None:
+                # No label at all: not sent by a browser page, unless Sec-Fetch-Site says so.
+                return fetch_site is None
+            # A Referer without an origin of its own (file:, data:, about:blank, "null") is
+            # as opaque as `Origin: null`: it cannot show the request came from this app.
+            origin = _origin_of(referer)
+            if origin is None:
+                return False
         origin = origin.lower()
         own = f"{request.url.scheme}://{request.url.netloc}".lower()
         return origin == own or origin in self.trusted_origins

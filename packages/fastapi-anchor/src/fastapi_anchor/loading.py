@@ -8,7 +8,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from types import ModuleType
 from typing import Any
+
+from starlette.applications import Starlette
 
 from fastapi_anchor.anchor import Anchor
 from fastapi_anchor.clock import utc_now
@@ -36,8 +39,9 @@ async def load_target(import_string: str) -> Target:
     """Resolve `module:attribute` to an `Anchor` or a store (or a factory returning one).
 
     Raises:
-        ConfigurationError: The string is malformed, the module or attribute is missing, or the
-            object is neither an `Anchor` nor a `SessionStore`.
+        ConfigurationError: The string is malformed, the module or attribute is missing, the
+            object is the web application (`module:app`, the uvicorn habit) or a function that
+            needs arguments, or it is neither an `Anchor` nor a `SessionStore`.
     """
     module_name, sep, attribute = import_string.partition(":")
     if not sep or not module_name or not attribute:
@@ -57,6 +61,7 @@ async def load_target(import_string: str) -> Target:
                 f"module {module_name!r} has no attribute {attribute!r}"
             ) from None
     if not isinstance(value, Anchor) and not _is_store(value) and callable(value):
+        _check_factory(value, import_string, module)
         value = value()
         if inspect.isawaitable(value):
             value = await value
@@ -67,6 +72,33 @@ async def load_target(import_string: str) -> Target:
     raise ConfigurationError(
         f"{import_string!r} is a {type(value).__name__}, not an Anchor or a SessionStore"
     )
+
+
+def _check_factory(value: Any, import_string: str, module: ModuleType) -> None:
+    """Refuse, before calling it, what is no factory: the ASGI app, a function needing arguments."""
+    anchors = [
+        f"{module.__name__}:{name}"
+        for name, item in vars(module).items()
+        if isinstance(item, Anchor)
+    ]
+    instead = (
+        f"pass its Anchor instead, like --app {anchors[0]}"
+        if anchors
+        else "pass the Anchor (or store) it uses, like --app myapp.auth:anchor"
+    )
+    if isinstance(value, Starlette):
+        raise ConfigurationError(
+            f"{import_string!r} is the FastAPI application, not an Anchor: {instead}"
+        )
+    try:
+        inspect.signature(value).bind()
+    except TypeError:
+        raise ConfigurationError(
+            f"{import_string!r} cannot be called without arguments, so it is not a factory "
+            f"of an Anchor or a store: {instead}"
+        ) from None
+    except ValueError:  # no signature to inspect (some builtins): let the call decide
+        pass
 
 
 @asynccontextmanager

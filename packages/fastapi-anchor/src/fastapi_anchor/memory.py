@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import islice
 from typing import Any
 
 from fastapi_anchor.clock import utc_now
@@ -16,6 +16,10 @@ from fastapi_anchor.toolkit import check_expiry_args, ensure_utc
 __all__ = ["DEFAULT_MAX_SESSIONS", "MemoryStore"]
 
 DEFAULT_MAX_SESSIONS = 100_000
+
+# Expired records a full `create` drops at a time: enough to make room for many creates, few
+# enough that no single call blocks the event loop for long.
+_RECLAIM_BATCH = 100
 
 
 @dataclass(slots=True)
@@ -42,9 +46,11 @@ class MemoryStore:
     loop. Sessions vanish when the process exits and are not shared between workers: use a
     PostgreSQL store for more than one process.
 
-    When `max_sessions` records are held, `create` first drops the expired ones (by `clock`);
-    if the store is still full it raises `StoreFull`, which the app answers with 503. Live
-    sessions are never evicted to make room.
+    When `max_sessions` records are held, `create` first drops expired ones (by `clock`, the
+    soonest expired first, up to 100 at a time); if none has expired it raises `StoreFull`,
+    which the app answers with 503. Live sessions are never evicted to make room. Records are
+    kept ordered by expiry, so a `create` at capacity costs about the same whether it is
+    refused or accepted, however many sessions are held.
 
     Args:
         max_sessions: Most records held at once.
@@ -63,6 +69,9 @@ class MemoryStore:
         self._clock = clock
         self._rows: dict[str, _Row] = {}
         self._by_user: dict[str, set[str]] = {}
+        # (expires_at, id), soonest first. An update or delete leaves the old entry behind:
+        # an entry counts only while its row exists with that same expires_at.
+        self._expiry: list[tuple[datetime, str]] = []
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -73,11 +82,12 @@ class MemoryStore:
             raise SessionExists(f"session id {record.id[:8]}... is already stored")
         row = _Row(record.user_id, record.created_at, record.expires_at, dump_data(record.data))
         if len(self._rows) >= self.max_sessions:
-            self._drop_expired(self._clock(), len(self._rows))
+            self._drop_expired(self._clock(), _RECLAIM_BATCH)
             if len(self._rows) >= self.max_sessions:
                 raise StoreFull(f"MemoryStore holds its maximum of {self.max_sessions} sessions")
         self._rows[record.id] = row
         self._by_user.setdefault(record.user_id, set()).add(record.id)
+        self._push(row.expires_at, record.id)
 
     async def get(self, session_id: str) -> SessionRecord | None:
         """Return the record with this id, or None."""
@@ -98,6 +108,7 @@ class MemoryStore:
         new_data = None if data is None else dump_data(data)
         if expires_at is not None:
             row.expires_at = ensure_utc(expires_at, "expires_at")
+            self._push(row.expires_at, session_id)
         if new_data is not None:
             row.data_json = new_data
         return True
@@ -132,11 +143,26 @@ class MemoryStore:
         return sum(1 for row in self._rows.values() if row.expires_at <= now)
 
     def _drop_expired(self, now: datetime, limit: int) -> int:
-        expired = list(islice((i for i, r in self._rows.items() if r.expires_at <= now), limit))
-        for session_id in expired:
-            row = self._rows.pop(session_id)
+        heap, rows = self._expiry, self._rows
+        dropped = 0
+        while heap and dropped < limit and heap[0][0] <= now:
+            expires_at, session_id = heapq.heappop(heap)
+            row = rows.get(session_id)
+            if row is None or row.expires_at != expires_at:
+                continue  # left behind by a delete or an update
+            del rows[session_id]
             self._unindex(row.user_id, session_id)
-        return len(expired)
+            dropped += 1
+        return dropped
+
+    def _push(self, expires_at: datetime, session_id: str) -> None:
+        heap = self._expiry
+        # Rebuilt when left-behind entries outnumber live ones: amortised O(1) per push, and
+        # memory stays within about twice the live records however often sessions refresh.
+        if len(heap) > 2 * len(self._rows) + 64:
+            heap[:] = [(row.expires_at, i) for i, row in self._rows.items()]
+            heapq.heapify(heap)
+        heapq.heappush(heap, (expires_at, session_id))
 
     def _unindex(self, user_id: str, session_id: str) -> None:
         ids = self._by_user[user_id]

@@ -21,6 +21,7 @@ from fastapi_anchor.cookies import (
     CookieSettings,
     CookieSigner,
     read_cookie,
+    weak_key_reason,
 )
 from fastapi_anchor.frontends.session_frontend import FrontendError, SessionFrontend
 
@@ -28,7 +29,7 @@ __all__ = ["CookieParameters", "InsecureSecretWarning", "SessionCookie"]
 
 
 class InsecureSecretWarning(UserWarning):
-    """The secret key is shorter than 32 characters; anyone who guesses it can forge cookies."""
+    """The secret key is short or guessable (an example key); whoever guesses it forges cookies."""
 
 
 class CookieParameters(BaseModel):
@@ -94,7 +95,16 @@ class SessionCookie(SecurityBase, SessionFrontend[UUID]):
                 InsecureSecretWarning,
                 stacklevel=2,
             )
-        self.signer = CookieSigner(keys, salt="fastapi-anchor.compat-cookie", min_length=1)
+        for weakness in filter(None, map(weak_key_reason, keys)):
+            warnings.warn(
+                f"secret_key can be guessed: {weakness}; use a random one ({KEY_COMMAND})",
+                InsecureSecretWarning,
+                stacklevel=2,
+            )
+        # 0.1 accepted any key: warn rather than refuse, so existing apps keep starting.
+        self.signer = CookieSigner(
+            keys, salt="fastapi-anchor.compat-cookie", min_length=1, refuse_weak=False
+        )
         self._identifier = identifier
         self.auto_error = auto_error
         self.model = APIKey(**{"in": APIKeyIn.cookie}, name=cookie_name)  # type: ignore[arg-type]
