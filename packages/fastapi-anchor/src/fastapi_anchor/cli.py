@@ -24,7 +24,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
-from fastapi_anchor.exceptions import ConfigurationError, StoreUnavailable, TableMissing
+from fastapi_anchor.exceptions import (
+    ConfigurationError,
+    StoreRejected,
+    StoreUnavailable,
+    TableMissing,
+)
 from fastapi_anchor.loading import Target, load_target, opened
 from fastapi_anchor.store import CountsExpired
 
@@ -34,6 +39,7 @@ EXIT_NOTHING_MATCHED = 1
 EXIT_USAGE = 2
 EXIT_UNAVAILABLE = 3
 EXIT_TABLE_MISSING = 4
+EXIT_REJECTED = 5
 
 STORED_ID_LENGTH = 64
 MIN_PREFIX = 8
@@ -88,9 +94,11 @@ def _run(ctx: typer.Context, action: Callable[[Target], Awaitable[T]]) -> T:
         err.print(f"[red]sessions table missing:[/] {exc}")
         raise typer.Exit(EXIT_TABLE_MISSING) from None
     except StoreUnavailable as exc:
-        cause = f" ({exc.__cause__})" if exc.__cause__ else ""
-        err.print(f"[red]session store unavailable:[/] {exc}{cause}")
+        err.print(f"[red]session store unavailable:[/] {exc}")
         raise typer.Exit(EXIT_UNAVAILABLE) from None
+    except StoreRejected as exc:
+        err.print(f"[red]the database rejected the call:[/] {exc}")
+        raise typer.Exit(EXIT_REJECTED) from None
 
 
 @app.command()
