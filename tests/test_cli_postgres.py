@@ -191,3 +191,25 @@ def test_missing_table_exits_4_naming_the_fix(tmp_path: Path, module_postgres_ds
     assert result.returncode == 4, result.stderr
     assert "sessions table missing" in result.stderr
     assert "create_table" in result.stderr
+
+
+def test_a_database_refusing_the_call_exits_5_naming_the_cause(
+    app_env: dict[str, str], tmp_path: Path, module_postgres_dsn: str
+) -> None:
+    # The example app (app_env) has created the table; this role has no privilege on it.
+    role = f"anchor_cli_{secrets.token_hex(4)}"
+    asyncio.run(sql(module_postgres_dsn, f'CREATE ROLE "{role}" LOGIN'))
+    scheme, rest = module_postgres_dsn.split("://", 1)
+    dsn = f"{scheme}://{role}@{rest.split('@', 1)[-1]}"
+    (tmp_path / "refused.py").write_text(
+        "from anchor_asyncpg import AsyncpgStore\n"
+        "from fastapi_anchor import Anchor\n"
+        f"anchor = Anchor(AsyncpgStore({dsn!r}), secret_keys={SECRET!r})\n"
+    )
+    try:
+        result = run_cli("--app", "refused:anchor", "sessions", "alice", env={}, app_dir=tmp_path)
+    finally:
+        asyncio.run(sql(module_postgres_dsn, f'DROP ROLE "{role}"'))
+    assert result.returncode == 5, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "42501" in result.stderr

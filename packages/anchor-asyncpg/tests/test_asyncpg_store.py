@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from anchor_asyncpg import AsyncpgStore
-from fastapi_anchor.store import SessionRecord, StoreUnavailable, TableMissing
+from fastapi_anchor.store import SessionRecord, StoreRejected, StoreUnavailable, TableMissing
 
 pytestmark = pytest.mark.anyio
 
@@ -221,8 +221,9 @@ async def test_missing_table_says_how_to_create_it(pool: asyncpg.Pool) -> None:
 
 async def test_argument_of_the_wrong_type_is_not_an_outage(new_store: Callable[..., Any]) -> None:
     async with new_store() as store:
-        with pytest.raises(asyncpg.DataError, match="expected str"):
+        with pytest.raises(StoreRejected, match="expected str") as caught:
             await store.get(42)
+    assert isinstance(caught.value.__cause__, asyncpg.DataError)
 
 
 async def test_delete_expired_goes_oldest_first_in_batches_through_the_index(
@@ -285,8 +286,6 @@ def test_public_names() -> None:
 
     assert set(anchor_asyncpg.__all__) == {
         "AsyncpgStore",
-        "DEFAULT_TIMEOUT",
-        "UNAVAILABLE_ERRORS",
         "__version__",
         "skip_reset",
     }

@@ -3,15 +3,12 @@
 Public names are re-exported here; each is defined in the module named by its `__module__`.
 """
 
-from anchor_asyncpg.errors import UNAVAILABLE_ERRORS
-from anchor_asyncpg.store import DEFAULT_TIMEOUT, AsyncpgStore
+from anchor_asyncpg.store import AsyncpgStore
 from fastapi_anchor.toolkit import skip_reset
 
 __version__ = "0.2.0"
 
 __all__ = [
-    "DEFAULT_TIMEOUT",
-    "UNAVAILABLE_ERRORS",
     "AsyncpgStore",
     "__version__",
     "skip_reset",

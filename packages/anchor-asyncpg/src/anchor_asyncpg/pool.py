@@ -15,15 +15,10 @@ from fastapi_anchor.toolkit import skip_reset
 __all__ = ["owned_pool"]
 
 
-def owned_pool(
-    dsn: str, options: Mapping[str, Any], connect_timeout: float | None
-) -> asyncpg.Pool[Any]:
+def owned_pool(dsn: str, options: Mapping[str, Any], connect_timeout: float) -> asyncpg.Pool[Any]:
     """Return a not yet initialised pool for `dsn`; `options` override the store's defaults.
 
     The store's own statements leave nothing on a connection, so the pool skips the reset query.
     """
-    settings: dict[str, Any] = {"reset": skip_reset}
-    if connect_timeout is not None:
-        settings["timeout"] = connect_timeout
-    settings.update(options)
+    settings: dict[str, Any] = {"reset": skip_reset, "timeout": connect_timeout, **options}
     return asyncpg.create_pool(dsn, **settings)

@@ -7,36 +7,29 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from contextlib import AbstractContextManager
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import asyncpg
 
-from anchor_asyncpg.errors import (
-    MISSING_TABLE_ERRORS,
-    STALE_CONNECTION_ERRORS,
-    UNAVAILABLE_ERRORS,
-    missing_table,
-    unavailable,
-)
+from anchor_asyncpg.errors import translate
 from anchor_asyncpg.pool import owned_pool
 from anchor_asyncpg.statements import Statements
-from fastapi_anchor.store import SessionExists, SessionRecord, StoreUnavailable
+from fastapi_anchor.store import SessionRecord, StoreUnavailable
 from fastapi_anchor.toolkit import (
     DEFAULT_TABLE_NAME,
-    call_limit,
+    DEFAULT_TIMEOUT,
+    Deadlines,
     check_expiry_args,
+    check_timeout,
+    connection_lost,
     dump_data,
     ensure_utc,
     load_data,
 )
 
-__all__ = ["DEFAULT_TIMEOUT", "AsyncpgStore"]
-
-DEFAULT_TIMEOUT = 5.0
-"""Seconds a store call may take, waiting for a pooled connection included."""
+__all__ = ["AsyncpgStore"]
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -44,7 +37,6 @@ if TYPE_CHECKING:
     _Connection: TypeAlias = PoolConnectionProxy[Any]
 
 _T = TypeVar("_T")
-_TIMEOUTS = (TimeoutError, asyncio.TimeoutError)
 _Pool = asyncpg.Pool  # the runtime class; `asyncpg.Pool[Any]` in annotations
 
 
@@ -68,7 +60,6 @@ class AsyncpgStore:
         schema: Schema of the table; None uses the connection's search path.
         timeout: Seconds a call may take, waiting for a free connection included (and, for
             a pool the store owns, connecting); past it the call raises `StoreUnavailable`.
-            None sets no limit of the store's own (the pool's `command_timeout` still holds).
         pool_options: Keyword arguments for `asyncpg.create_pool` when `pool` is a DSN, such
             as `min_size`, `max_size` or `statement_cache_size=0` behind PgBouncer. The store's
             own pool releases connections without the reset query (see `skip_reset`); pass
@@ -85,16 +76,14 @@ class AsyncpgStore:
         *,
         table: str = DEFAULT_TABLE_NAME,
         schema: str | None = None,
-        timeout: float | None = DEFAULT_TIMEOUT,
+        timeout: float = DEFAULT_TIMEOUT,
         pool_options: Mapping[str, Any] | None = None,
     ) -> None:
-        if timeout is not None and not timeout > 0:
-            raise ValueError(f"timeout must be positive or None, got {timeout!r}")
+        timeout = check_timeout(timeout)
         self._sql = Statements.build(table, schema)
-        self._timeout = timeout
         # One limit for the whole call (waiting for a connection, then the statement), kept by
         # one shared timer rather than a timer armed per call (see fastapi_anchor.deadlines).
-        self._deadline: AbstractContextManager[object] = call_limit(timeout)
+        self._deadline = Deadlines(timeout)
         self._dsn: str | None
         self._pool: asyncpg.Pool[Any] | None
         if isinstance(pool, str):
@@ -181,17 +170,8 @@ class AsyncpgStore:
             StoreUnavailable: PostgreSQL cannot answer now.
         """
         data = dump_data(record.data)
-        try:
-            await self._execute(
-                self._sql.insert,
-                record.id,
-                record.user_id,
-                data,
-                record.created_at,
-                record.expires_at,
-            )
-        except asyncpg.UniqueViolationError as exc:
-            raise SessionExists(f"session id {record.id[:8]}... is already stored") from exc
+        args = (record.id, record.user_id, data, record.created_at, record.expires_at)
+        await self._run(lambda conn: conn.execute(self._sql.insert, *args), inserting=True)
 
     async def get(self, session_id: str) -> SessionRecord | None:
         """Return the record with this id, expired or not, or None: one `SELECT` by key."""
@@ -262,8 +242,14 @@ class AsyncpgStore:
         row = await self._fetchrow(self._sql.count_expired, now)
         return 0 if row is None else int(row[0])
 
-    async def _run(self, action: Callable[[_Connection], Awaitable[_T]]) -> _T:
-        """Run `action` on a pooled connection, turning outages into `StoreUnavailable`."""
+    async def _run(
+        self, action: Callable[[_Connection], Awaitable[_T]], *, inserting: bool = False
+    ) -> _T:
+        """Run `action` on a pooled connection within the time limit.
+
+        Failures become the store errors of the core's taxonomy; with `inserting`, a unique
+        violation is `SessionExists`.
+        """
         pool = self._pool or await self._open()
         try:
             with self._deadline:
@@ -276,16 +262,15 @@ class AsyncpgStore:
                         # connection out again.
                         conn.terminate()
                         raise
-        except ValueError:  # a bad argument (some asyncpg InterfaceErrors are ValueErrors too)
-            raise
-        except MISSING_TABLE_ERRORS as exc:
-            raise missing_table(self._sql.table) from exc
-        except UNAVAILABLE_ERRORS as exc:
-            if isinstance(exc, STALE_CONNECTION_ERRORS) and not isinstance(exc, _TIMEOUTS):
+        except Exception as exc:
+            error = translate(exc, self._sql.table, inserting=inserting)
+            if error is None:
+                raise
+            if connection_lost(exc):
                 # A server restart kills every connection: replace them all on next use
                 # rather than let each fail one more request.
                 await pool.expire_connections()
-            raise unavailable(exc) from exc
+            raise error from exc
 
     async def _fetchrow(self, query: str, *args: object) -> asyncpg.Record | None:
         return await self._run(lambda conn: conn.fetchrow(query, *args))
@@ -302,12 +287,15 @@ class AsyncpgStore:
             if self._closed or self._dsn is None:
                 raise StoreUnavailable("the store is closed")
             if self._pool is None:
-                pool = owned_pool(self._dsn, self._pool_options, self._timeout)
+                pool = owned_pool(self._dsn, self._pool_options, self._deadline.seconds)
                 try:
                     with self._deadline:
                         await pool
-                except UNAVAILABLE_ERRORS as exc:
-                    raise unavailable(exc) from exc
+                except Exception as exc:
+                    error = translate(exc, self._sql.table)
+                    if error is None:
+                        raise
+                    raise error from exc
                 self._pool = pool
             return self._pool
 
