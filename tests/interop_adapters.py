@@ -182,7 +182,7 @@ async def _piccolo_store(dsn: str, table: str, create: bool) -> AsyncIterator[Se
     engine = piccolo_engine(dsn)
     await engine.start_connection_pool(min_size=1, max_size=4, reset=skip_reset)
     try:
-        store = PiccoloStore(engine, tablename=table)
+        store = PiccoloStore(engine, table=table)
         if create:
             await store.create_table()
         yield store

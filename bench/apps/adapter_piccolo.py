@@ -13,7 +13,7 @@ from bench.apps import settings
 from bench.apps.anchored import anchored_app
 
 DB = PostgresEngine(config={"dsn": settings.DSN})
-store = PiccoloStore(DB, tablename=settings.TABLE)
+store = PiccoloStore(DB, table=settings.TABLE)
 
 
 @asynccontextmanager

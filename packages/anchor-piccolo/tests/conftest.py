@@ -8,7 +8,6 @@ dropped after the test.
 from __future__ import annotations
 
 import secrets
-import socket
 import warnings
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -21,13 +20,6 @@ from anchor_piccolo import PiccoloStore, skip_reset
 
 # Test modules get these helpers as fixtures (`make_engine`, `start_pool`): a tests folder is
 # not importable under --import-mode=importlib.
-
-
-def closed_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def make_engine(dsn: str, **config: Any) -> PostgresEngine:
@@ -50,7 +42,7 @@ async def pool_of(engine: PostgresEngine, **options: Any) -> AsyncIterator[Postg
 @asynccontextmanager
 async def fresh_store(engine: PostgresEngine, **options: Any) -> AsyncIterator[PiccoloStore]:
     """A store on a new table (created here, dropped afterwards)."""
-    options.setdefault("tablename", f"anchor_sessions_{secrets.token_hex(4)}")
+    options.setdefault("table", f"anchor_sessions_{secrets.token_hex(4)}")
     store = PiccoloStore(engine, **options)
     await store.create_table()
     try:
@@ -81,10 +73,10 @@ def piccolo_engine(postgres_dsn: str) -> PostgresEngine:
     return make_engine(postgres_dsn)
 
 
-@pytest.fixture(scope="session")
-def down_engine() -> PostgresEngine:
+@pytest.fixture
+def down_engine(closed_port: int) -> PostgresEngine:
     """An engine pointed at a closed port: every query fails to connect."""
-    return make_engine(f"postgresql://postgres@127.0.0.1:{closed_port()}/postgres", timeout=2)
+    return make_engine(f"postgresql://postgres@127.0.0.1:{closed_port}/postgres", timeout=2)
 
 
 @pytest.fixture

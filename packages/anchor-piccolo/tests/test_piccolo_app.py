@@ -131,7 +131,7 @@ async def test_database_outage_is_503_then_recovers(
     await proxy.start(port)
     try:
         async with start_pool(engine, min_size=1, max_size=2, reset=skip_reset):
-            store = PiccoloStore(engine, tablename=f"anchor_sessions_{secrets.token_hex(4)}")
+            store = PiccoloStore(engine, table=f"anchor_sessions_{secrets.token_hex(4)}")
             await store.create_table()
             try:
                 async with https_client(build_app(store)[0]) as client:

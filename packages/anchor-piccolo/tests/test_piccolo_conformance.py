@@ -21,7 +21,7 @@ class TestPiccoloStore(SessionStoreSuite[PiccoloStore]):
     async def store(
         self, pooled_engine: PostgresEngine, table_name: str
     ) -> AsyncIterator[PiccoloStore]:
-        store = PiccoloStore(pooled_engine, tablename=table_name)
+        store = PiccoloStore(pooled_engine, table=table_name)
         await store.create_table()
         try:
             yield store
@@ -32,7 +32,7 @@ class TestPiccoloStore(SessionStoreSuite[PiccoloStore]):
     async def store_without_table(
         self, pooled_engine: PostgresEngine, table_name: str
     ) -> AsyncIterator[PiccoloStore]:
-        yield PiccoloStore(pooled_engine, tablename=table_name)
+        yield PiccoloStore(pooled_engine, table=table_name)
 
     @pytest.fixture
     async def unavailable_store(self, down_engine: PostgresEngine) -> AsyncIterator[PiccoloStore]:

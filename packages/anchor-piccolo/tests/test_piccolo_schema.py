@@ -118,7 +118,7 @@ async def test_create_table_makes_the_shared_table_exactly(
     """`PiccoloStore.create_table()` (any name, any schema) matches `create_table_sql`."""
     created, expected = schemas
     table = f"sessions_{secrets.token_hex(4)}"
-    store = PiccoloStore(pooled_engine, tablename=table, schema=created)
+    store = PiccoloStore(pooled_engine, table=table, schema=created)
     await store.create_table()
     await store.create_table()  # idempotent
     assert await describe_table(pg_admin, created, table) == await reference(

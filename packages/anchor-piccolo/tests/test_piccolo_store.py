@@ -13,8 +13,11 @@ import asyncpg
 import pytest
 from piccolo.engine.postgres import PostgresEngine
 
-from anchor_piccolo import AnchorSession, PiccoloStore, session_table, skip_reset
+from anchor_piccolo import AnchorSession, PiccoloStore, sessions_table, skip_reset
+from fastapi_anchor import Anchor
 from fastapi_anchor.store import SessionExists, SessionRecord, StoreUnavailable, TableMissing
+from fastapi_anchor.testing import https_client, session_app
+from fastapi_anchor.toolkit import DEFAULT_TIMEOUT
 
 pytestmark = pytest.mark.anyio
 
@@ -45,8 +48,8 @@ async def test_each_store_binds_its_own_table_class_to_its_engine(
     await pooled_engine.run_ddl(f'CREATE SCHEMA "{schema}"')
     try:
         async with start_pool(other):
-            first = PiccoloStore(pooled_engine, tablename="anchor_sessions_bound")
-            second = PiccoloStore(other, tablename="anchor_sessions_bound")
+            first = PiccoloStore(pooled_engine, table="anchor_sessions_bound")
+            second = PiccoloStore(other, table="anchor_sessions_bound")
             assert first.table is not second.table
             assert first.table._meta.db is pooled_engine
             assert second.table._meta.db is other
@@ -68,7 +71,7 @@ def test_table_factory_refuses_names_that_are_not_identifiers(
     piccolo_engine: PostgresEngine,
 ) -> None:
     with pytest.raises(ValueError, match="identifier"):
-        session_table(piccolo_engine, 'sessions"; DROP TABLE x; --')
+        sessions_table(piccolo_engine, table='sessions"; DROP TABLE x; --')
     with pytest.raises(ValueError, match="identifier"):
         PiccoloStore(piccolo_engine, schema="a.b")
     with pytest.raises(ValueError, match="timeout"):
@@ -89,7 +92,7 @@ async def test_get_is_one_select_by_primary_key_outside_a_transaction(
     if reset is not None:
         options["reset"] = reset
     async with start_pool(piccolo_engine, **options) as engine:
-        store = PiccoloStore(engine, tablename=f"anchor_sessions_{secrets.token_hex(4)}")
+        store = PiccoloStore(engine, table=f"anchor_sessions_{secrets.token_hex(4)}")
         await store.create_table()
         try:
             kept = record()
@@ -124,7 +127,7 @@ async def test_get_inside_a_piccolo_transaction_runs_in_it(
 async def test_works_without_a_pool(piccolo_engine: PostgresEngine, table_name: str) -> None:
     """Without a pool Piccolo connects for every query: slower, still correct."""
     assert piccolo_engine.pool is None
-    store = PiccoloStore(piccolo_engine, tablename=table_name)
+    store = PiccoloStore(piccolo_engine, table=table_name)
     await store.create_table()
     try:
         kept = record()
@@ -217,16 +220,22 @@ async def test_exhausted_pool_is_store_unavailable_after_the_timeout(
 ) -> None:
     """With `timeout`, a call that cannot get a connection in time fails fast (503)."""
     async with start_pool(piccolo_engine, min_size=1, max_size=1) as engine:
-        store = PiccoloStore(engine, tablename=table_name, timeout=0.2)
+        store = PiccoloStore(engine, table=table_name, timeout=0.2)
         await store.create_table()
+        anchor = Anchor(store, secret_keys=secrets.token_urlsafe(32))
         try:
             assert engine.pool is not None
-            async with engine.pool.acquire():  # the only connection is busy
-                started = time.monotonic()
-                with pytest.raises(StoreUnavailable):
-                    await store.get("x" * 64)
-                assert time.monotonic() - started < 2
-            assert await store.get("x" * 64) is None  # and it recovers once released
+            async with https_client(session_app(anchor)) as client:
+                assert (await client.post("/login")).status_code == 200
+                async with engine.pool.acquire():  # the only connection is busy
+                    started = time.monotonic()
+                    with pytest.raises(StoreUnavailable):
+                        await store.get("x" * 64)
+                    assert time.monotonic() - started < 2
+                    answer = await client.get("/me")
+                    assert answer.status_code == 503
+                    assert answer.headers["retry-after"] == "1"
+                assert (await client.get("/me")).status_code == 200  # recovered once released
         finally:
             await store.table.alter().drop_table(if_exists=True)
 
@@ -247,7 +256,7 @@ async def test_a_terminated_connection_is_unavailable_once_then_replaced(
     async with start_pool(
         piccolo_engine, min_size=1, max_size=1, server_settings={"application_name": name}
     ) as engine:
-        store = PiccoloStore(engine, tablename=table_name)
+        store = PiccoloStore(engine, table=table_name)
         await store.create_table()
         try:
             kept = record()
@@ -264,7 +273,7 @@ async def test_a_terminated_connection_is_unavailable_once_then_replaced(
 async def test_a_missing_table_says_how_to_create_it(pooled_engine: PostgresEngine) -> None:
     """TableMissing (a 503 for the app) names the migration for the default table."""
     schema = f"anchor_piccolo_{secrets.token_hex(4)}"
-    custom = PiccoloStore(pooled_engine, tablename="nowhere", schema=schema)
+    custom = PiccoloStore(pooled_engine, table="nowhere", schema=schema)
     with pytest.raises(TableMissing, match=r"create_table\(\)") as caught:
         await custom.get("x" * 64)
     assert "migrations" not in str(caught.value)
@@ -279,3 +288,22 @@ async def test_a_missing_table_says_how_to_create_it(pooled_engine: PostgresEngi
     default = PiccoloStore(pooled_engine)  # the run's database has no anchor_sessions table
     with pytest.raises(TableMissing, match="piccolo migrations forwards anchor_piccolo"):
         await default.delete("x" * 64)
+
+
+def test_every_call_has_a_time_limit(piccolo_engine: PostgresEngine) -> None:
+    assert PiccoloStore(piccolo_engine).timeout == DEFAULT_TIMEOUT
+    for wrong in (None, 0, -1.0):
+        with pytest.raises(ValueError, match="timeout"):
+            PiccoloStore(piccolo_engine, timeout=wrong)  # type: ignore[arg-type]
+
+
+def test_public_names() -> None:
+    import anchor_piccolo
+
+    assert sorted(anchor_piccolo.__all__) == [
+        "AnchorSession",
+        "PiccoloStore",
+        "__version__",
+        "sessions_table",
+        "skip_reset",
+    ]

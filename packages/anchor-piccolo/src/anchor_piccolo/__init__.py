@@ -4,9 +4,8 @@ Public names are re-exported here; each is defined in the module named by its `_
 Add `"anchor_piccolo.piccolo_app"` to `APP_REGISTRY` for the table's migrations.
 """
 
-from anchor_piccolo.columns import RequiredVarchar
 from anchor_piccolo.store import PiccoloStore
-from anchor_piccolo.tables import AnchorSession, session_table
+from anchor_piccolo.tables import AnchorSession, sessions_table
 from fastapi_anchor.toolkit import skip_reset
 
 __version__ = "0.2.0"
@@ -14,8 +13,7 @@ __version__ = "0.2.0"
 __all__ = [
     "AnchorSession",
     "PiccoloStore",
-    "RequiredVarchar",
     "__version__",
-    "session_table",
+    "sessions_table",
     "skip_reset",
 ]

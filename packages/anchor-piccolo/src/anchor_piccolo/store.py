@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping
-from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, TypeVar
 
 from piccolo.engine.postgres import PostgresEngine
 
-from anchor_piccolo.errors import MISSING_TABLE_ERRORS, UNAVAILABLE_ERRORS, UNIQUE_VIOLATION
-from anchor_piccolo.tables import AnchorSession, session_table
-from fastapi_anchor.store import SessionExists, SessionRecord, StoreUnavailable, TableMissing
+from anchor_piccolo.tables import AnchorSession, sessions_table
+from fastapi_anchor.store import SessionRecord
 from fastapi_anchor.toolkit import (
     DEFAULT_TABLE_NAME,
-    call_limit,
+    DEFAULT_TIMEOUT,
+    Deadlines,
     check_expiry_args,
+    check_timeout,
     dump_data,
     ensure_utc,
     load_data,
     quote_table,
+    store_error,
 )
 
 __all__ = ["PiccoloStore"]
@@ -32,26 +33,27 @@ _COLUMNS = "id, user_id, data, created_at, expires_at"
 class PiccoloStore:
     """A `SessionStore` on the shared PostgreSQL table, through a Piccolo `PostgresEngine`.
 
-    The store binds its own subclass of `AnchorSession` to `engine` (see `session_table`), so it
+    The store binds its own subclass of `AnchorSession` to `engine` (see `sessions_table`), so it
     never runs on another engine. Start the engine's pool (`await engine.start_connection_pool()`,
     for instance in the FastAPI lifespan): without one, Piccolo opens a new connection for every
     query.
 
     Reading a session is one `SELECT` by primary key with no transaction around it. Updates
-    never insert. A duplicate id raises `SessionExists`; a database that cannot be reached (or
-    a pool that stays exhausted past `timeout`) raises `StoreUnavailable`, and a table that
-    does not exist `TableMissing`, whose message says how to create it.
+    never insert. Failures are answered by the core's taxonomy (`fastapi_anchor.failures`): a
+    duplicate id raises `SessionExists`; a database that cannot answer now (or a pool that stays
+    exhausted past `timeout`) `StoreUnavailable`; a table that does not exist `TableMissing`,
+    whose message says how to create it; a mistake such as a missing privilege `StoreRejected`.
 
     Args:
         engine: The application's Piccolo engine.
-        tablename: Name of the table (created by the `anchor_piccolo` migration or by
+        table: Name of the table (created by the `anchor_piccolo` migration or by
             `create_table`).
         schema: PostgreSQL schema of the table; None for the search path.
-        timeout: Seconds a store call may take (waiting for a pooled connection included)
-            before it raises `StoreUnavailable`; None to leave it to the driver's own timeouts.
+        timeout: Seconds a store call may take (waiting for a pooled connection, or connecting
+            without a pool, included) before it raises `StoreUnavailable`.
 
     Raises:
-        ValueError: `tablename` or `schema` is not a plain identifier, or `timeout` is not
+        ValueError: `table` or `schema` is not a plain identifier, or `timeout` is not
             positive.
     """
 
@@ -59,21 +61,20 @@ class PiccoloStore:
         self,
         engine: PostgresEngine,
         *,
-        tablename: str = DEFAULT_TABLE_NAME,
+        table: str = DEFAULT_TABLE_NAME,
         schema: str | None = None,
-        timeout: float | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
-        if timeout is not None and timeout <= 0:
-            raise ValueError(f"timeout must be positive, got {timeout}")
+        self.timeout = check_timeout(timeout)
         self.engine = engine
-        self.table: type[AnchorSession] = session_table(engine, tablename, schema)
-        self.timeout = timeout
-        self._deadline: AbstractContextManager[object] = call_limit(timeout)
-        name = quote_table(tablename, schema)
+        self.table: type[AnchorSession] = sessions_table(engine, table=table, schema=schema)
+        self._deadline = Deadlines(self.timeout)
+        name = quote_table(table, schema)
+        self._name = name
         how = "`await store.create_table()`"
-        if tablename == DEFAULT_TABLE_NAME and schema is None:
+        if table == DEFAULT_TABLE_NAME and schema is None:
             how = "`piccolo migrations forwards anchor_piccolo` or " + how
-        self._missing = f"the sessions table {name} does not exist: create it with {how}"
+        self._create_hint = how
         # The hot path. Piccolo's query builder takes about 80 us of CPU to build this SELECT,
         # and its raw-query path about 40 us more than asyncpg to run it, against some 250 us
         # for a whole hand-written authenticated request. So `get` sends this text itself.
@@ -106,10 +107,7 @@ class PiccoloStore:
             created_at=record.created_at,
             expires_at=record.expires_at,
         )
-        try:
-            await self._run(table.insert(row).run())
-        except UNIQUE_VIOLATION as exc:
-            raise SessionExists(f"session id {record.id[:8]}... is already stored") from exc
+        await self._run(table.insert(row).run(), inserting=True)
 
     async def get(self, session_id: str) -> SessionRecord | None:
         """Return the record with this id, expired or not, or None.
@@ -204,14 +202,17 @@ class PiccoloStore:
         table = self.table
         return await self._run(table.count().where(table.expires_at <= now).run())
 
-    async def _run(self, query: Awaitable[T]) -> T:
+    async def _run(self, query: Awaitable[T], *, inserting: bool = False) -> T:
         try:
             with self._deadline:  # one shared timer, not a task and a timer per call
                 return await query
-        except UNAVAILABLE_ERRORS as exc:
-            raise StoreUnavailable(f"PostgreSQL is unavailable: {exc!r}") from exc
-        except MISSING_TABLE_ERRORS as exc:
-            raise TableMissing(self._missing) from exc
+        except Exception as exc:
+            error = store_error(
+                exc, table=self._name, create_hint=self._create_hint, inserting=inserting
+            )
+            if error is None:
+                raise
+            raise error from exc
 
 
 def _record(row: Any) -> SessionRecord:  # a dict from Piccolo, an asyncpg Record

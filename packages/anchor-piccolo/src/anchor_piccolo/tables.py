@@ -9,7 +9,7 @@ from piccolo.table import Table
 from anchor_piccolo.columns import RequiredVarchar
 from fastapi_anchor.toolkit import DEFAULT_TABLE_NAME, index_name, quote_table
 
-__all__ = ["AnchorSession", "session_table"]
+__all__ = ["AnchorSession", "sessions_table"]
 
 
 class AnchorSession(Table, tablename=DEFAULT_TABLE_NAME):
@@ -18,7 +18,7 @@ class AnchorSession(Table, tablename=DEFAULT_TABLE_NAME):
     Column for column the table `fastapi_anchor.toolkit.create_table_sql` describes: no column
     has a Piccolo default except `data` (`'{}'`), and the two indexes carry the shared names.
     This class is not bound to an engine (Piccolo finds one in `piccolo_conf` when asked);
-    stores use `session_table`, which binds a subclass to the application's engine.
+    stores use `sessions_table`, which binds a subclass to the application's engine.
     """
 
     id = RequiredVarchar(length=64, primary_key=True, default=None)
@@ -33,25 +33,26 @@ class AnchorSession(Table, tablename=DEFAULT_TABLE_NAME):
         return index_name(cls._meta.tablename, "_".join(column_names))
 
 
-def session_table(
+def sessions_table(
     engine: PostgresEngine,
-    tablename: str = DEFAULT_TABLE_NAME,
+    *,
+    table: str = DEFAULT_TABLE_NAME,
     schema: str | None = None,
 ) -> type[AnchorSession]:
-    """Return a subclass of `AnchorSession` bound to `engine`, for the table `tablename`.
+    """Return a subclass of `AnchorSession` bound to `engine`, for the table `table`.
 
     Piccolo binds a table class to its engine when the class is created, so each call makes a
     new class: two engines (or two table names) never share one.
 
     Raises:
-        ValueError: `tablename` or `schema` is not a plain identifier.
+        ValueError: `table` or `schema` is not a plain identifier.
     """
-    quote_table(tablename, schema)  # validates both names
+    quote_table(table, schema)  # validates both names
     return type(
         "AnchorSession",
         (AnchorSession,),
         {},
-        tablename=tablename,
+        tablename=table,
         db=engine,
         schema=schema,
     )
