@@ -149,17 +149,17 @@ async def _tortoise_context(dsn: str, model: Any, generate: bool) -> AsyncIterat
 
 @asynccontextmanager
 async def _tortoise_store(dsn: str, table: str, create: bool) -> AsyncIterator[SessionStore]:
-    from anchor_tortoise import TortoiseStore, session_model
+    from anchor_tortoise import TortoiseStore, sessions_table
 
-    model = session_model(table)
+    model = sessions_table(table)
     async with _tortoise_context(dsn, model, generate=create):
         yield TortoiseStore("default", model=model)
 
 
 async def _tortoise_create(dsn: str, schema: str, workdir: Path) -> None:
-    from anchor_tortoise import session_model
+    from anchor_tortoise import sessions_table
 
-    async with _tortoise_context(dsn, session_model(schema=schema), generate=True):
+    async with _tortoise_context(dsn, sessions_table(schema=schema), generate=True):
         pass
 
 

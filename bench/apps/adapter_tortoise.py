@@ -8,11 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from tortoise.contrib.fastapi import RegisterTortoise
 
-from anchor_tortoise import TortoiseStore, credentials_from_dsn, session_model, skip_reset
+from anchor_tortoise import TortoiseStore, credentials_from_dsn, sessions_table, skip_reset
 from bench.apps import settings
 from bench.apps.anchored import anchored_app
 
-Session = session_model(settings.TABLE, name="Session")
+Session = sessions_table(settings.TABLE, name="Session")
 __models__ = [Session]  # this module is the Tortoise app's models module
 
 TORTOISE_ORM = {

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import socket
 import sys
 import types
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -27,7 +26,7 @@ import pytest
 from tortoise.context import TortoiseContext
 from tortoise.models import Model
 
-from anchor_tortoise import TortoiseStore, credentials_from_dsn, session_model, skip_reset
+from anchor_tortoise import TortoiseStore, credentials_from_dsn, sessions_table, skip_reset
 from fastapi_anchor.store import SessionRecord
 from fastapi_anchor.tokens import hash_token, new_token
 from fastapi_anchor.toolkit import load_data, quote_table
@@ -128,7 +127,7 @@ async def tortoise_table(
 ) -> AsyncIterator[TortoiseTable]:
     """A fresh, empty sessions table in public, created by Tortoise, dropped afterwards."""
     table = fresh_name("anchor_sessions_tt")
-    model = session_model(table)
+    model = sessions_table(table)
     drop = f'DROP TABLE IF EXISTS "{table}"'
     async with _live_table(tortoise_credentials, model, drop, postgres_dsn) as context:
         yield TortoiseTable(context, model, table, None)
@@ -142,7 +141,7 @@ async def tortoise_schema_table(
 ) -> AsyncIterator[TortoiseTable]:
     """Like `tortoise_table`, in a schema of its own (`Meta.schema`), pool without reset query."""
     schema = fresh_name("anchor_tortoise")
-    model = session_model("anchor_sessions", schema=schema)
+    model = sessions_table("anchor_sessions", schema=schema)
     drop = f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'
     async with _live_table(
         tortoise_credentials, model, drop, postgres_dsn, reset=skip_reset
@@ -151,21 +150,12 @@ async def tortoise_schema_table(
 
 
 @pytest.fixture
-def closed_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-@pytest.fixture
 async def unavailable_tortoise(
     tortoise_credentials: dict[str, Any], closed_port: int, fresh_name: Callable[[str], str]
 ) -> AsyncIterator[TortoiseTable]:
     """A Tortoise context whose connection points at a closed port: the database is down."""
     table = fresh_name("anchor_sessions_down")
-    model = session_model(table)
+    model = sessions_table(table)
     credentials = {**tortoise_credentials, "host": "127.0.0.1", "port": closed_port}
     with models_module(model) as module:
         async with TortoiseContext() as context:
@@ -192,7 +182,7 @@ async def tortoise_no_table(
 ) -> AsyncIterator[TortoiseTable]:
     """A live Tortoise context whose sessions model's table was never created."""
     table = fresh_name("anchor_sessions_never")
-    model = session_model(table)
+    model = sessions_table(table)
     with models_module(model) as module:
         async with TortoiseContext() as context:
             await context.init(config=tortoise_config(tortoise_credentials, [module]))

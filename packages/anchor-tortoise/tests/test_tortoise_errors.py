@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta, timezone
@@ -12,8 +13,12 @@ import pytest
 from tortoise.connection import get_connection
 from tortoise.exceptions import IntegrityError
 
-from anchor_tortoise import TortoiseStore, session_model, store_errors
-from fastapi_anchor.store import SessionExists, StoreUnavailable, TableMissing
+from anchor_tortoise import TortoiseStore, sessions_table
+from anchor_tortoise.errors import StoreCall
+from fastapi_anchor import Anchor
+from fastapi_anchor.store import SessionExists, StoreRejected, StoreUnavailable, TableMissing
+from fastapi_anchor.testing import https_client, session_app
+from fastapi_anchor.toolkit import DEFAULT_TIMEOUT, Deadlines
 
 pytestmark = pytest.mark.anyio
 
@@ -65,15 +70,17 @@ async def test_duplicate_id_is_session_exists_from_integrity_error(
 
 
 async def test_other_integrity_errors_are_not_session_exists(tortoise_table: Any) -> None:
-    """Only a unique violation means "id taken"; a NOT NULL violation is a database error."""
+    """Only a unique violation means "id taken"; a NOT NULL violation is a mistake (500)."""
     db = get_connection("default")
-    with pytest.raises(StoreUnavailable) as caught, store_errors(duplicate_id=True):
+    call = StoreCall(Deadlines(5), tortoise_table.table, inserting=True)
+    with pytest.raises(StoreRejected) as caught, call:
         await db.execute_query(
             f'INSERT INTO "{tortoise_table.table}" (id, user_id, created_at, expires_at) '
             "VALUES ($1, NULL, $2, $2)",
             ["x" * 64, T0],
         )
     assert isinstance(caught.value.__cause__, IntegrityError)
+    assert caught.value.sqlstate == "23502"
 
 
 async def test_dropped_table_is_table_missing(
@@ -100,7 +107,7 @@ async def named_pool_table(
     """A store whose connections carry an application_name of their own."""
     table = fresh_name("anchor_sessions_kill")
     application_name = fresh_name("anchor_tortoise_test")
-    model = session_model(table)
+    model = sessions_table(table)
     drop = f'DROP TABLE IF EXISTS "{table}"'
     async with live_table(
         tortoise_credentials, model, drop, postgres_dsn, application_name=application_name
@@ -140,7 +147,7 @@ async def test_database_going_away_is_unavailable_then_recovers(
 ) -> None:
     """The server vanishes (a proxy in front of it stops): 503s, then service resumes."""
     table = fresh_name("anchor_sessions_away")
-    model = session_model(table)
+    model = sessions_table(table)
     drop = f'DROP TABLE IF EXISTS "{table}"'
     proxy = await tcp_proxy(tortoise_credentials["host"], tortoise_credentials["port"])
     credentials = {**tortoise_credentials, "host": "127.0.0.1", "port": proxy.port}
@@ -159,3 +166,49 @@ async def test_database_going_away_is_unavailable_then_recovers(
 
         await proxy.start()
         assert await store.get(record.id) == record
+
+
+async def test_exhausted_pool_answers_503_within_the_time_limit(
+    tortoise_credentials: dict[str, Any],
+    postgres_dsn: str,
+    fresh_name: Callable[[str], str],
+    live_table: Any,
+) -> None:
+    """Tortoise's pool has no acquire time-out of its own: the store's `timeout` bounds the
+    wait for a connection, so a full pool is a prompt 503, never a request that hangs."""
+    table = fresh_name("anchor_sessions_full")
+    model = sessions_table(table)
+    drop = f'DROP TABLE IF EXISTS "{table}"'
+    async with live_table(tortoise_credentials, model, drop, postgres_dsn, minsize=1, maxsize=1):
+        store = TortoiseStore(model=model, timeout=0.5)
+        anchor = Anchor(store, secret_keys=secrets.token_urlsafe(32))
+        async with https_client(session_app(anchor)) as client:
+            assert (await client.post("/login")).status_code == 200
+            async with get_connection("default").acquire_connection():  # the only one
+                started = time.monotonic()
+                with pytest.raises(StoreUnavailable):
+                    await store.get("x" * 64)
+                answer = await client.get("/me")
+                assert time.monotonic() - started < 5
+                assert answer.status_code == 503
+                assert answer.headers["retry-after"] == "1"
+            assert (await client.get("/me")).status_code == 200  # recovered once released
+
+
+def test_every_call_has_a_time_limit() -> None:
+    assert TortoiseStore().timeout == DEFAULT_TIMEOUT
+    for wrong in (None, 0, -1.0):
+        with pytest.raises(ValueError, match="timeout"):
+            TortoiseStore(timeout=wrong)  # type: ignore[arg-type]
+
+
+def test_public_names() -> None:
+    import anchor_tortoise
+
+    assert sorted(anchor_tortoise.__all__) == [
+        "TortoiseStore",
+        "__version__",
+        "credentials_from_dsn",
+        "sessions_table",
+        "skip_reset",
+    ]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from anchor_tortoise import TortoiseStore, session_model, skip_reset
+from anchor_tortoise import TortoiseStore, sessions_table, skip_reset
 
 pytestmark = pytest.mark.anyio
 
@@ -39,7 +39,7 @@ async def logged(
 ) -> AsyncIterator[tuple[TortoiseStore, Statements, bool]]:
     statements = Statements()
     table = fresh_name("anchor_sessions_q")
-    model = session_model(table)
+    model = sessions_table(table)
     extra: dict[str, Any] = {"init": statements.init}
     skipping = request.param == "skip_reset"
     if skipping:

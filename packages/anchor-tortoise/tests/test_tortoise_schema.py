@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from tortoise.context import TortoiseContext
 
-from anchor_tortoise import TortoiseStore, session_model
+from anchor_tortoise import TortoiseStore, sessions_table
 from anchor_tortoise.models import AnchorSession
 from fastapi_anchor.store import SessionRecord
 from fastapi_anchor.toolkit import DEFAULT_TABLE_NAME, create_table_sql, index_name
@@ -74,7 +74,7 @@ async def test_generated_table_and_canonical_table_share_rows(
     conn, _, reference = two_schemas
     for statement in create_table_sql("sessions_x", reference):
         await conn.execute(statement)
-    model = session_model("sessions_x", schema=reference, name="SharedRows")
+    model = sessions_table("sessions_x", schema=reference, name="SharedRows")
     await conn.execute(
         f'INSERT INTO "{reference}"."sessions_x" (id, user_id, created_at, expires_at) '
         "VALUES ($1, 'bob', $2, $3)",
@@ -109,16 +109,16 @@ async def test_generated_table_and_canonical_table_share_rows(
     assert tuple(row) == ("carol", record.created_at, record.expires_at, '{"k": ["v", 1]}')
 
 
-def test_session_model_refuses_unsafe_names() -> None:
+def test_sessions_table_refuses_unsafe_names() -> None:
     with pytest.raises(ValueError, match="table name"):
-        session_model('sessions"; DROP TABLE users; --')
+        sessions_table('sessions"; DROP TABLE users; --')
     with pytest.raises(ValueError, match="schema name"):
-        session_model("sessions", schema="a.b")
+        sessions_table("sessions", schema="a.b")
 
 
-def test_session_model_builds_a_class_per_table() -> None:
-    first = session_model("sessions_a", name="SessionsA")
-    second = session_model("sessions_b", schema="auth", name="SessionsB")
+def test_sessions_table_builds_a_class_per_table() -> None:
+    first = sessions_table("sessions_a", name="SessionsA")
+    second = sessions_table("sessions_b", schema="auth", name="SessionsB")
     assert (first._meta.db_table, first._meta.schema) == ("sessions_a", None)
     assert (second._meta.db_table, second._meta.schema) == ("sessions_b", "auth")
     assert [i.name for i in second._meta.indexes] == [

@@ -5,8 +5,7 @@ Add `"anchor_tortoise.models"` to an app's `"models"` in your Tortoise config an
 """
 
 from anchor_tortoise.dsn import credentials_from_dsn
-from anchor_tortoise.errors import store_errors
-from anchor_tortoise.factory import session_model
+from anchor_tortoise.factory import sessions_table
 from anchor_tortoise.store import TortoiseStore
 from fastapi_anchor.toolkit import skip_reset
 
@@ -16,7 +15,6 @@ __all__ = [
     "TortoiseStore",
     "__version__",
     "credentials_from_dsn",
-    "session_model",
+    "sessions_table",
     "skip_reset",
-    "store_errors",
 ]

@@ -1,93 +1,71 @@
-"""How Tortoise and driver errors become the store errors of FastAPI Anchor.
+"""The time limit and the failure answers around every call of `TortoiseStore`.
 
-A unique violation becomes `SessionExists`; a missing table `TableMissing`, whose message says
-how to create it; anything else that says the database cannot serve the call now (connection
-refused or lost, server shutting down, timeouts, a failed statement) becomes `StoreUnavailable`.
-The original error is kept as `__cause__`. Configuration mistakes (Tortoise not initialised, an
-unknown connection name) are not caught: they must fail loudly, not as a 503.
+Tortoise wraps the driver's errors in its own (`OperationalError`, `IntegrityError`, ...); the
+core's taxonomy finds the SQLSTATE through the wrapper and decides (`fastapi_anchor.failures`).
+Configuration mistakes (Tortoise not initialised, an unknown connection name) carry no SQLSTATE
+and are not connection errors: they propagate, loudly, never as a 503.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
+from types import TracebackType
 
-import asyncpg  # type: ignore[import-untyped]
-from tortoise.exceptions import (
-    DBConnectionError,
-    IntegrityError,
-    OperationalError,
-    TransactionManagementError,
-)
+from tortoise.exceptions import DBConnectionError
 
-from fastapi_anchor.store import SessionExists, StoreUnavailable, TableMissing
+from fastapi_anchor.store import StoreError
+from fastapi_anchor.toolkit import Deadlines, store_error
 
-__all__ = ["UNDEFINED_TABLE", "UNIQUE_VIOLATION", "has_sqlstate", "store_errors"]
-
-UNIQUE_VIOLATION = "23505"
-"""SQLSTATE of a unique violation; asyncpg and psycopg both expose it as `sqlstate`."""
-
-UNDEFINED_TABLE = "42P01"
-"""SQLSTATE of a statement on a table that does not exist."""
+__all__ = ["CREATE_TABLE_HINT", "StoreCall"]
 
 CREATE_TABLE_HINT = (
-    "create it with Tortoise.generate_schemas(), `aerich upgrade` or `tortoise migrate` "
+    "Tortoise.generate_schemas(), `aerich upgrade` or `tortoise migrate` "
     "(see the anchor-tortoise README)"
 )
 
-_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    OperationalError,
-    DBConnectionError,
-    TransactionManagementError,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-    OSError,
-    asyncio.TimeoutError,
-    TimeoutError,
-)
+_TRANSIENT: tuple[type[BaseException], ...] = (DBConnectionError,)
 
 
-def has_sqlstate(exc: BaseException, sqlstate: str) -> bool:
-    """Return whether `exc`, or a driver error it was raised from, has this SQLSTATE.
+class StoreCall:
+    """`with StoreCall(deadline, table):` around one store call.
 
-    Decided by the code the server sent, never by matching message text.
+    The call gets the store's time limit (waiting for a pooled connection included) and its
+    failures become the core's store errors, the driver's error kept as `__cause__`. A class
+    rather than a generator-based context manager: it runs on every request.
     """
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if getattr(current, "sqlstate", None) == sqlstate:
-            return True
-        current = current.__cause__
-    return False
 
+    __slots__ = ("_deadline", "_inserting", "_table")
 
-@contextmanager
-def store_errors(table: str = "", *, duplicate_id: bool = False) -> Iterator[None]:
-    """Translate database errors raised inside the block into store errors.
+    def __init__(self, deadline: Deadlines, table: str, *, inserting: bool = False) -> None:
+        self._deadline = deadline
+        self._table = table
+        self._inserting = inserting
 
-    Args:
-        table: The sessions table's name, for the message of `TableMissing`.
-        duplicate_id: The block inserts a session: a unique violation means the id is taken and
-            becomes `SessionExists`.
+    def __enter__(self) -> None:
+        self._deadline.__enter__()
 
-    Raises:
-        SessionExists: `duplicate_id` is set and the insert hit the primary key.
-        TableMissing: The sessions table does not exist.
-        StoreUnavailable: The database could not serve the call.
-    """
-    try:
-        yield
-    except IntegrityError as exc:
-        if duplicate_id and has_sqlstate(exc, UNIQUE_VIOLATION):
-            raise SessionExists("session id is already stored") from exc
-        raise StoreUnavailable(f"session store refused the statement: {exc}") from exc
-    except _UNAVAILABLE as exc:
-        if has_sqlstate(exc, UNDEFINED_TABLE):
-            name = f"{table!r} " if table else ""
-            raise TableMissing(
-                f"the sessions table {name}does not exist: {CREATE_TABLE_HINT}"
-            ) from exc
-        raise StoreUnavailable(f"session store unavailable ({type(exc).__name__}: {exc})") from exc
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            self._deadline.__exit__(exc_type, exc, traceback)
+        except Exception as late:  # the time limit passed (a TimeoutError): a 503
+            error = self._error(late)
+            if error is None:
+                raise
+            raise error from late
+        if isinstance(exc, Exception):
+            error = self._error(exc)
+            if error is not None:
+                raise error from exc
+
+    def _error(self, exc: Exception) -> StoreError | None:
+        return store_error(
+            exc,
+            table=self._table,
+            create_hint=CREATE_TABLE_HINT,
+            inserting=self._inserting,
+            transient=_TRANSIENT,
+        )

@@ -1,7 +1,7 @@
-"""`session_model`: a Tortoise model of the shared sessions table, for any table name.
+"""`sessions_table`: a Tortoise model of the shared sessions table, for any table name.
 
 Tortoise binds a model to its table when the class is created, so a table name other than the
-default needs a class of its own: call `session_model` in one of your model modules and list that
+default needs a class of its own: call `sessions_table` in one of your model modules and list that
 module in the Tortoise config instead of `anchor_tortoise.models`.
 """
 
@@ -14,10 +14,10 @@ from tortoise.models import Model
 
 from fastapi_anchor.toolkit import DEFAULT_TABLE_NAME, dump_data, index_name, load_data, quote_table
 
-__all__ = ["session_model"]
+__all__ = ["sessions_table"]
 
 
-def session_model(
+def sessions_table(
     table: str = DEFAULT_TABLE_NAME,
     *,
     schema: str | None = None,

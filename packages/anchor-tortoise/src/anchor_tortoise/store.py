@@ -11,9 +11,17 @@ from tortoise.connection import get_connection
 from tortoise.expressions import Subquery
 from tortoise.models import Model
 
-from anchor_tortoise.errors import store_errors
+from anchor_tortoise.errors import StoreCall
 from fastapi_anchor.store import SessionRecord
-from fastapi_anchor.toolkit import check_expiry_args, dump_data, ensure_utc, load_data
+from fastapi_anchor.toolkit import (
+    DEFAULT_TIMEOUT,
+    Deadlines,
+    check_expiry_args,
+    check_timeout,
+    dump_data,
+    ensure_utc,
+    load_data,
+)
 
 __all__ = ["TortoiseStore"]
 
@@ -48,7 +56,9 @@ class TortoiseStore:
     Args:
         connection_name: Name of the Tortoise connection holding the table.
         model: The sessions model; default `anchor_tortoise.models.AnchorSession`. Pass the
-            class made by `session_model` when the table has another name or schema.
+            class made by `sessions_table` when the table has another name or schema.
+        timeout: Seconds a call may take, waiting for a pooled connection included, before it
+            raises `StoreUnavailable` (503).
     """
 
     def __init__(
@@ -56,7 +66,10 @@ class TortoiseStore:
         connection_name: str = "default",
         *,
         model: type[Model] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
+        self.timeout = check_timeout(timeout)
+        self._deadline = Deadlines(self.timeout)
         if model is None:
             from anchor_tortoise.models import AnchorSession
 
@@ -100,7 +113,7 @@ class TortoiseStore:
                 f"session id or user id too long for {self.model._meta.db_table} "
                 f"(at most {self._id_length} and {self._user_id_length} characters)"
             )
-        with store_errors(self._table, duplicate_id=True):
+        with StoreCall(self._deadline, self._table, inserting=True):
             await self.model.create(
                 using_db=self._db(),
                 id=record.id,
@@ -118,7 +131,7 @@ class TortoiseStore:
         """
         if len(session_id) > self._id_length:
             return None
-        with store_errors(self._table):
+        with StoreCall(self._deadline, self._table):
             db = self._db()
             _, rows = await db.execute_query(self._select_by_id(db), [session_id])
         return _record(rows[0]) if rows else None
@@ -148,7 +161,7 @@ class TortoiseStore:
             changes["data"] = data
         if len(session_id) > self._id_length:
             return False
-        with store_errors(self._table):
+        with StoreCall(self._deadline, self._table):
             query = self.model.filter(id=session_id).using_db(self._db())
             if not changes:
                 return await query.exists()
@@ -163,7 +176,7 @@ class TortoiseStore:
         """
         if len(session_id) > self._id_length:
             return False
-        with store_errors(self._table):
+        with StoreCall(self._deadline, self._table):
             deleted: int = await self.model.filter(id=session_id).using_db(self._db()).delete()
         return deleted > 0
 
@@ -175,7 +188,7 @@ class TortoiseStore:
         """
         if len(user_id) > self._user_id_length:
             return 0
-        with store_errors(self._table):
+        with StoreCall(self._deadline, self._table):
             deleted: int = await self.model.filter(user_id=user_id).using_db(self._db()).delete()
         return deleted
 
@@ -187,7 +200,7 @@ class TortoiseStore:
         """
         if len(user_id) > self._user_id_length:
             return []
-        with store_errors(self._table):
+        with StoreCall(self._deadline, self._table):
             rows = (
                 await self.model.filter(user_id=user_id).using_db(self._db()).values_list(*_COLUMNS)
             )
@@ -201,7 +214,7 @@ class TortoiseStore:
             StoreUnavailable: The database could not serve the call.
         """
         check_expiry_args(now, 1)
-        with store_errors(self._table):
+        with StoreCall(self._deadline, self._table):
             counted: int = await self.model.filter(expires_at__lte=now).using_db(self._db()).count()
         return counted
 
@@ -216,7 +229,7 @@ class TortoiseStore:
             StoreUnavailable: The database could not serve the call.
         """
         check_expiry_args(now, limit)
-        with store_errors(self._table):
+        with StoreCall(self._deadline, self._table):
             db = self._db()
             batch = (
                 self.model.filter(expires_at__lte=now)
