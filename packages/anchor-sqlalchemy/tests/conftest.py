@@ -87,8 +87,10 @@ async def any_engine(any_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @asynccontextmanager
-async def _fresh_store(engine: AsyncEngine, name: str) -> AsyncIterator[SQLAlchemyStore]:
-    store = SQLAlchemyStore(engine, sessions_table(MetaData(), name))
+async def _fresh_store(
+    engine: AsyncEngine, name: str, **options: Any
+) -> AsyncIterator[SQLAlchemyStore]:
+    store = SQLAlchemyStore(engine, sessions_table(MetaData(), name), **options)
     await store.create_table()
     try:
         yield store
@@ -99,7 +101,8 @@ async def _fresh_store(engine: AsyncEngine, name: str) -> AsyncIterator[SQLAlche
 
 @pytest.fixture
 def fresh_store() -> Callable[..., Any]:
-    """`async with fresh_store(engine) as store`: a store on a new table, dropped afterwards."""
-    return lambda engine, name=None: _fresh_store(
-        engine, name or f"anchor_sessions_{secrets.token_hex(4)}"
+    """`async with fresh_store(engine, **options) as store`: a store on a new table, dropped
+    afterwards."""
+    return lambda engine, name=None, **options: _fresh_store(
+        engine, name or f"anchor_sessions_{secrets.token_hex(4)}", **options
     )

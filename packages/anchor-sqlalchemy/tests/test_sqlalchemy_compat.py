@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-import anchor_sqlalchemy.compat
+import fastapi_anchor.backends.postgres
 from anchor_sqlalchemy import SQLAlchemyStore
 from fastapi_anchor.backends.store_backend import StoreBackend
 
@@ -21,9 +21,9 @@ def test_the_seed_names_come_from_this_package() -> None:
         anchor_sessions_table,
     )
 
-    assert PostgresBackend is anchor_sqlalchemy.compat.PostgresBackend
-    assert PostgresSessionData is anchor_sqlalchemy.compat.PostgresSessionData
-    assert anchor_sessions_table is anchor_sqlalchemy.compat.anchor_sessions_table
+    assert PostgresBackend is fastapi_anchor.backends.postgres.PostgresBackend
+    assert PostgresSessionData is fastapi_anchor.backends.postgres.PostgresSessionData
+    assert anchor_sessions_table is fastapi_anchor.backends.postgres.anchor_sessions_table
     assert issubclass(PostgresBackend, StoreBackend)
     assert set(PostgresSessionData.model_fields) == {"user_id", "created_at", "expires_at"}
 
@@ -41,14 +41,14 @@ async def test_the_backend_is_a_store_backend_over_sqlalchemy_store(
     assert backend.store.table is table
     assert backend.store.engine is sqlite_engine
     assert table.name == "anchor_sessions"
-    assert backend.model is anchor_sqlalchemy.compat.PostgresSessionData
+    assert backend.model is fastapi_anchor.backends.postgres.PostgresSessionData
 
 
 def test_without_the_extra_the_import_names_the_install_command(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(sys.modules, "anchor_sqlalchemy", None)  # type: ignore[arg-type]
-    monkeypatch.delitem(sys.modules, "anchor_sqlalchemy.compat", raising=False)
+    monkeypatch.delitem(sys.modules, "fastapi_anchor.backends.postgres", raising=False)
     implementations = importlib.import_module("fastapi_anchor.backends.implementations")
     for name in ("PostgresBackend", "PostgresSessionData", "anchor_sessions_table"):
         with pytest.raises(ImportError, match=r"pip install fastapi-anchor\[postgres\]"):

@@ -13,7 +13,13 @@ from sqlalchemy import MetaData, event, exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from anchor_sqlalchemy import SQLAlchemyStore, sessions_table
-from fastapi_anchor.store import SessionExists, SessionRecord, StoreUnavailable, TableMissing
+from fastapi_anchor.store import (
+    SessionExists,
+    SessionRecord,
+    StoreRejected,
+    StoreUnavailable,
+    TableMissing,
+)
 from fastapi_anchor.tokens import hash_token, new_token
 
 pytestmark = pytest.mark.anyio
@@ -71,8 +77,9 @@ async def test_another_integrity_error_is_not_taken_for_a_duplicate(
         )
     async with store.engine.begin() as conn:
         await conn.exec_driver_sql(rule)
-    with pytest.raises(exc.IntegrityError):
+    with pytest.raises(StoreRejected) as caught:  # a mistake (500), never SessionExists
         await store.create(new_record(user_id="mallory"))
+    assert isinstance(caught.value.__cause__, exc.IntegrityError)
     await store.create(new_record(user_id="alice"))
 
 
@@ -130,29 +137,30 @@ async def test_a_missing_table_says_how_to_create_it(any_engine: AsyncEngine) ->
 
 
 async def test_a_bad_query_is_a_bug_not_an_outage(pg_engine: AsyncEngine) -> None:
-    """A table without the shared columns (a wrong migration) raises the driver's error."""
+    """A table without the shared columns (a wrong migration) is a mistake naming the column."""
     async with pg_engine.begin() as conn:
         await conn.exec_driver_sql("CREATE TABLE anchor_wrong_columns (id varchar(64) PRIMARY KEY)")
     try:
         store = SQLAlchemyStore(pg_engine, sessions_table(MetaData(), "anchor_wrong_columns"))
-        with pytest.raises(exc.ProgrammingError):
+        with pytest.raises(StoreRejected, match="42703 undefined_column") as caught:
             await store.get(hash_token(new_token()))
+        assert isinstance(caught.value.__cause__, exc.ProgrammingError)
     finally:
         async with pg_engine.begin() as conn:
             await conn.exec_driver_sql("DROP TABLE anchor_wrong_columns")
 
 
 async def test_a_database_that_does_not_exist_is_a_configuration_error(pg_url: str) -> None:
-    """Both read paths raise SQLAlchemy's DBAPIError for it: a 500 to fix, not a 503 to wait."""
+    """Both read paths raise StoreRejected (3D000) for it: a 500 to fix, not a 503 to wait."""
     url = pg_url.rsplit("/", 1)[0] + "/anchor_no_such_database"
     for watched in (False, True):
         engine = create_async_engine(url)
         if watched:  # a statement listener sends reads through a Connection
             event.listen(engine.sync_engine, "before_cursor_execute", lambda *_args: None)
         try:
-            with pytest.raises(exc.DBAPIError) as caught:
+            with pytest.raises(StoreRejected) as caught:
                 await SQLAlchemyStore(engine).get(hash_token(new_token()))
-            assert not isinstance(caught.value, exc.OperationalError)
+            assert caught.value.sqlstate == "3D000"
         finally:
             await engine.dispose()
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from anchor_sqlalchemy import SQLAlchemyStore, sessions_table
 from fastapi_anchor.store import SessionRecord, SessionStore
 from fastapi_anchor.tokens import hash_token, new_token
-from fastapi_anchor.toolkit import DEFAULT_TABLE_NAME
+from fastapi_anchor.toolkit import DEFAULT_TABLE_NAME, DEFAULT_TIMEOUT
 
 pytestmark = pytest.mark.anyio
 
@@ -150,3 +150,20 @@ async def test_the_public_names_are_exported_sorted() -> None:
     assert anchor_sqlalchemy.__all__ == sorted(anchor_sqlalchemy.__all__)
     assert anchor_sqlalchemy.__all__ == ["SQLAlchemyStore", "__version__", "sessions_table"]
     assert anchor_sqlalchemy.__version__ == "0.2.0"
+
+
+async def test_every_call_has_a_time_limit_and_a_table_by_name(sqlite_engine: AsyncEngine) -> None:
+    assert SQLAlchemyStore(sqlite_engine).timeout == DEFAULT_TIMEOUT
+    for wrong in (None, 0, -1.0):
+        with pytest.raises(ValueError, match="timeout"):
+            SQLAlchemyStore(sqlite_engine, timeout=wrong)  # type: ignore[arg-type]
+    named = SQLAlchemyStore(sqlite_engine, table="web_sessions", schema="auth")
+    assert (named.table.name, named.table.schema) == ("web_sessions", "auth")
+    with pytest.raises(ValueError, match="schema"):
+        SQLAlchemyStore(sqlite_engine, table=named.table, schema="auth")
+
+
+def test_public_names() -> None:
+    import anchor_sqlalchemy
+
+    assert sorted(anchor_sqlalchemy.__all__) == ["SQLAlchemyStore", "__version__", "sessions_table"]

@@ -151,3 +151,4 @@ def test_store_error_builds_the_right_error_with_its_sqlstate() -> None:
         'SQLSTATE 42703 undefined_column: column "x" does not exist'
     )
     assert make(RuntimeError("not ours")) is None
+    assert make(StoreUnavailable("answered already", sqlstate="57014")) is None  # kept as is

@@ -16,24 +16,18 @@ import asyncio
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 
-from fastapi_anchor.store import StoreUnavailable
-from fastapi_anchor.toolkit import Deadlines
-
 __all__ = ["PoolGate"]
 
 
 class PoolGate:
-    """At most `capacity` calls at once; the others wait up to `timeout` seconds, in order.
+    """At most `capacity` calls at once; the others wait their turn, in order.
 
     Args:
         capacity: How many calls may run at once (the pool's size plus its overflow).
-        timeout: Seconds a call may wait for its turn (the pool's `pool_timeout`).
     """
 
-    def __init__(self, capacity: int, timeout: float) -> None:
+    def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self.timeout = timeout
-        self._deadline = Deadlines(timeout)
         self._semaphore: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -49,25 +43,11 @@ class PoolGate:
             return None
         if not pool.timeout() > 0:
             return None  # no wait allowed: the pool itself refuses at once
-        return cls(pool.size() + overflow, pool.timeout())
+        return cls(pool.size() + overflow)
 
     async def acquire(self) -> None:
-        """Wait for a turn.
-
-        Raises:
-            StoreUnavailable: No turn came within `timeout` (the pool is exhausted).
-        """
-        semaphore = self._current()
-        if not semaphore.locked():
-            await semaphore.acquire()  # a free permit: returns without suspending
-            return
-        try:
-            with self._deadline:  # one shared timer, not one armed per waiting call
-                await semaphore.acquire()
-        except asyncio.TimeoutError as exc:
-            raise StoreUnavailable(
-                f"timed out after {self.timeout} s waiting for a database connection"
-            ) from exc
+        """Wait for a turn (the caller's time limit bounds the wait)."""
+        await self._current().acquire()
 
     def release(self) -> None:
         """End a turn taken by `acquire`."""

@@ -18,7 +18,16 @@ from anchor_sqlalchemy.gate import PoolGate
 from anchor_sqlalchemy.statements import Statements
 from anchor_sqlalchemy.table import COLUMNS, sessions_table
 from fastapi_anchor.store import SessionRecord, StoreUnavailable
-from fastapi_anchor.toolkit import check_expiry_args, dump_data, ensure_utc, load_data
+from fastapi_anchor.toolkit import (
+    DEFAULT_TABLE_NAME,
+    DEFAULT_TIMEOUT,
+    Deadlines,
+    check_expiry_args,
+    check_timeout,
+    dump_data,
+    ensure_utc,
+    load_data,
+)
 
 __all__ = ["SQLAlchemyStore"]
 
@@ -55,25 +64,42 @@ class SQLAlchemyStore:
     straight on the asyncpg connection beneath a pooled one, skipping the `Connection` layer
     and the dialect's DBAPI cursor, where nothing observes it (see `anchor_sqlalchemy.direct`).
 
-    A duplicate id raises `SessionExists`; a lost or refused connection, a pool timeout or a
-    server shutting down raises `StoreUnavailable`, and a table not created yet `TableMissing`
-    (FastAPI Anchor answers 503 to both).
+    Failures are answered by the core's taxonomy (`fastapi_anchor.failures`): a duplicate id
+    raises `SessionExists`; a lost or refused connection, a deadlock, a server shutting down or
+    the time limit `StoreUnavailable`; a table not created yet `TableMissing`; a mistake such
+    as a missing privilege `StoreRejected`.
 
     Args:
         bind: The application's `AsyncEngine`, or an `async_sessionmaker` bound to one.
-        table: The session table from `sessions_table`; the default `anchor_sessions` table
-            on a new `MetaData` if omitted.
+        table: The table's name, or the `Table` from `sessions_table` on the application's
+            `MetaData`.
+        schema: The table's schema when `table` is a name; None for the default one.
+        timeout: Seconds a call may take, waiting for a pooled connection included, before it
+            raises `StoreUnavailable` (the engine's own `pool_timeout` may be longer).
 
     Raises:
         TypeError: `bind` is neither an `AsyncEngine` nor a bound `async_sessionmaker`.
-        ValueError: `table` lacks a column of the shared schema.
+        ValueError: `table` lacks a column of the shared schema, `schema` is given with a
+            `Table`, or `timeout` is not positive.
     """
 
     def __init__(
-        self, bind: AsyncEngine | async_sessionmaker[Any], table: Table | None = None
+        self,
+        bind: AsyncEngine | async_sessionmaker[Any],
+        table: str | Table = DEFAULT_TABLE_NAME,
+        *,
+        schema: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         self.engine = _engine_of(bind)
-        self.table = table if table is not None else sessions_table(MetaData())
+        self.timeout = check_timeout(timeout)
+        self._deadline = Deadlines(self.timeout)
+        if isinstance(table, Table):
+            if schema is not None:
+                raise ValueError("schema applies to a table name; a Table carries its own")
+            self.table = table
+        else:
+            self.table = sessions_table(MetaData(), table, schema=schema)
         missing = [name for name in COLUMNS if name not in self.table.c]
         if missing:
             raise ValueError(f"table {self.table.name!r} lacks the columns {missing}")
@@ -107,7 +133,7 @@ class SQLAlchemyStore:
             "created_at_": record.created_at,
             "expires_at_": record.expires_at,
         }
-        await self._run(self._rowcount, self._sql.insert, params)
+        await self._run(self._rowcount, self._sql.insert, params, inserting=True)
 
     async def get(self, session_id: str) -> SessionRecord | None:
         """Return the record with this id, expired or not, or None: one SELECT, no transaction."""
@@ -174,19 +200,21 @@ class SQLAlchemyStore:
         params = {"now": ensure_utc(now, "now")}
         return int(await self._run(self._scalar, self._sql.count_expired, params))
 
-    async def _run(self, call: Callable[..., T], *args: Any) -> T:
-        # One greenlet for connect, execute and release, rather than one per step.
+    async def _run(self, call: Callable[..., T], *args: Any, inserting: bool = False) -> T:
+        # One greenlet for connect, execute and release, rather than one per step; one time
+        # limit for the whole call, waiting for the gate and the pool included.
         gate = self._gate
         try:
-            if gate is None:
-                return await greenlet_spawn(call, *args)
-            await gate.acquire()
-            try:
-                return await greenlet_spawn(call, *args)
-            finally:
-                gate.release()
+            with self._deadline:
+                if gate is None:
+                    return await greenlet_spawn(call, *args)
+                await gate.acquire()
+                try:
+                    return await greenlet_spawn(call, *args)
+                finally:
+                    gate.release()
         except Exception as exc:
-            error = store_error(exc, self.table.fullname)
+            error = store_error(exc, self.table.fullname, inserting=inserting)
             if error is None:
                 raise
             if type(error) is StoreUnavailable and self._sqlite and not await self._has_table():

@@ -14,7 +14,7 @@ COLUMNS = ("id", "user_id", "data", "created_at", "expires_at")
 
 
 def sessions_table(
-    metadata: MetaData, name: str = DEFAULT_TABLE_NAME, *, schema: str | None = None
+    metadata: MetaData, table: str = DEFAULT_TABLE_NAME, *, schema: str | None = None
 ) -> Table:
     """Define the shared session table on `metadata` and return it.
 
@@ -25,12 +25,13 @@ def sessions_table(
 
     Args:
         metadata: The application's `MetaData`.
-        name: Table name.
+        table: Table name.
         schema: Database schema holding the table; None for the default one.
 
     Returns:
         The `Table`, with its indexes on `user_id` and `expires_at`.
     """
+    name = table
     return Table(
         name,
         metadata,

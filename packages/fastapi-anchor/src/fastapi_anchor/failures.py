@@ -237,6 +237,8 @@ def store_error(
         inserting: The call was `create`: a unique violation means the id is taken.
         transient: Passed to `classify`.
     """
+    if isinstance(error, StoreError):
+        return None  # already answered (say by a lower layer of the adapter): keep it
     failure = classify(error, transient=transient)
     if failure is None:
         return None

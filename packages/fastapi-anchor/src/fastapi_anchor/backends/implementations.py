@@ -1,7 +1,8 @@
 """Backends of the original README: `InMemoryBackend`, and `PostgresBackend` with the extra.
 
-`PostgresBackend`, `PostgresSessionData` and `anchor_sessions_table` come from the
-anchor-sqlalchemy distribution, which `pip install fastapi-anchor[postgres]` installs.
+`PostgresBackend`, `PostgresSessionData` and `anchor_sessions_table` are loaded on first use
+from `fastapi_anchor.backends.postgres`, which needs the anchor-sqlalchemy distribution
+(`pip install fastapi-anchor[postgres]`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ ID = TypeVar("ID")
 SessionModel = TypeVar("SessionModel")
 
 _POSTGRES_NAMES = ("PostgresBackend", "PostgresSessionData", "anchor_sessions_table")
-_POSTGRES_MODULE = "anchor_sqlalchemy.compat"
+_POSTGRES_MODULE = "fastapi_anchor.backends.postgres"
 
 
 class InMemoryBackend(StoreBackend[ID, SessionModel], Generic[ID, SessionModel]):

@@ -1,8 +1,11 @@
-"""The original README's PostgreSQL backend, served by `SQLAlchemyStore`.
+"""The original README's PostgreSQL backend, served by anchor-sqlalchemy's `SQLAlchemyStore`.
 
 `fastapi_anchor.backends.implementations` imports `PostgresBackend`, `PostgresSessionData` and
-`anchor_sessions_table` from here when `pip install fastapi-anchor[postgres]` has installed this
-distribution. `PostgresBackend` is a thin `StoreBackend`: the session id the application chose
+`anchor_sessions_table` from here, lazily, so that only applications using them need the
+anchor-sqlalchemy distribution (`pip install fastapi-anchor[postgres]`). This module uses the
+adapter's store and table, nothing else of it: the one place the core imports an adapter.
+
+`PostgresBackend` is a thin `StoreBackend`: the session id the application chose
 is stored as its SHA-256, a model's `user_id`, `created_at` and `expires_at` go to their
 columns and its other fields to `data`, and an expired session reads as None.
 """
@@ -10,26 +13,22 @@ columns and its other fields to `data`, and an expired session reads as None.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar, get_args
 
 from pydantic import BaseModel
 from sqlalchemy import MetaData, Table
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from anchor_sqlalchemy.store import SQLAlchemyStore
-from anchor_sqlalchemy.table import sessions_table
+from anchor_sqlalchemy import SQLAlchemyStore, sessions_table
 from fastapi_anchor.backends.store_backend import StoreBackend
+from fastapi_anchor.clock import utc_now
 from fastapi_anchor.toolkit import DEFAULT_TABLE_NAME
 
 __all__ = ["PostgresBackend", "PostgresSessionData", "anchor_sessions_table"]
 
 ID = TypeVar("ID")
 SessionModel = TypeVar("SessionModel")
-
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class PostgresSessionData(BaseModel):
@@ -46,7 +45,7 @@ def anchor_sessions_table(metadata: MetaData, name: str = DEFAULT_TABLE_NAME) ->
     Same as `anchor_sqlalchemy.sessions_table`: create it with `metadata.create_all` or an
     Alembic migration.
     """
-    return sessions_table(metadata, name)
+    return sessions_table(metadata, table=name)
 
 
 class PostgresBackend(StoreBackend[ID, SessionModel], Generic[ID, SessionModel]):
@@ -69,11 +68,10 @@ class PostgresBackend(StoreBackend[ID, SessionModel], Generic[ID, SessionModel])
         model: type[SessionModel] | None = None,
         *,
         lifetime: timedelta | None = None,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        super().__init__(
-            SQLAlchemyStore(session_factory, table), model, lifetime=lifetime, clock=clock
-        )
+        store = SQLAlchemyStore(session_factory, table if table is not None else DEFAULT_TABLE_NAME)
+        super().__init__(store, model, lifetime=lifetime, clock=clock)
 
     @property
     def model(self) -> type[Any]:
