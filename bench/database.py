@@ -14,13 +14,6 @@ import asyncpg
 from fastapi_anchor.store import create_table_sql
 
 
-def with_database(dsn: str, database: str) -> str:
-    """`dsn` pointed at another database of the same server."""
-    base, _, query = dsn.partition("?")
-    root = base.rsplit("/", 1)[0] if base.count("/") > 2 else base
-    return f"{root}/{database}" + (f"?{query}" if query else "")
-
-
 async def create_database(admin: asyncpg.Connection) -> str:
     name = f"anchor_bench_{secrets.token_hex(4)}"
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -39,11 +32,7 @@ async def load_table(
     created: datetime,
     expires: datetime,
 ) -> None:
-    """The shared table with `rows` rows: `sessions` (id, user id) among generated filler.
-
-    PostgreSQL generates the filler before the indexes are built; the table is then vacuumed
-    and analysed, so no request pays for hint bits or a stale plan.
-    """
+    """The shared table: `sessions` (id, user id) among filler (indexed after), vacuumed."""
     create, *indexes = create_table_sql(table)
     conn = await asyncpg.connect(dsn)
     try:
@@ -70,11 +59,7 @@ async def load_table(
 
 
 async def transactions(admin: asyncpg.Connection, database: str) -> int:
-    """Transactions committed and rolled back in `database` so far (PostgreSQL's counters).
-
-    Every statement outside a transaction block is one; so is a multi-statement simple query
-    (asyncpg's reset). Backends publish their counts when idle, late, and always on exit.
-    """
+    """Transactions so far in `database`: one per statement outside a transaction block."""
     query = "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1"
     return int(await admin.fetchval(query, database))
 

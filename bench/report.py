@@ -47,22 +47,12 @@ class Measurement:
     statements: float  # transactions per request that reached the store
     errors: int
     non_2xx: int
-    other_cores: float  # CPU used by other work on the machine meanwhile
 
 
 def load(raw: list[dict[str, Any]]) -> list[Measurement]:
-    """Measurements from their JSON form (fields added or dropped since are ignored)."""
+    """Measurements from their JSON form (other fields, of older runs, are ignored)."""
     names = {f.name for f in fields(Measurement)}
-    return [
-        Measurement(
-            **{
-                k: v
-                for k, v in {"other_cores": row.get("background_cores", 0.0), **row}.items()
-                if k in names
-            }
-        )
-        for row in raw
-    ]
+    return [Measurement(**{k: v for k, v in row.items() if k in names}) for row in raw]
 
 
 def median(values: Iterable[float]) -> float:
@@ -71,10 +61,10 @@ def median(values: Iterable[float]) -> float:
 
 
 def cost(samples: list[float]) -> float:
-    """The 20th percentile of in-process samples: the cost while the machine ran at full speed.
+    """The 20th percentile of in-process samples: the cost at the machine's full speed.
 
-    A virtual machine's host slows it down for spells; a sample that falls in one costs more
-    CPU for the same work. Of many short samples, the low ones ran at full speed.
+    A virtual machine's host slows it down for spells; of many short samples, the low ones ran
+    at full speed.
     """
     return sorted(samples)[(len(samples) - 1) // 5]
 
@@ -95,14 +85,11 @@ class Figures:
         return median(m.rate for m in self.slices(rows, mode, key))
 
     def ratio(self, rows: int, mode: str, key: str, reference: str) -> float:
-        """Median over rounds of req/s against the reference's in the same round.
-
-        What reads no table runs at the first size only and stands for every size.
-        """
+        """Median over rounds of req/s against the reference's in the same round (what reads no
+        table runs at the first size only and stands for every size)."""
         mine = self.by.get((rows, mode, key), {})
-        theirs = self.by.get((rows, mode, reference)) or self.by.get(
-            (self.sizes[0], mode, reference), {}
-        )
+        first = self.by.get((self.sizes[0], mode, reference), {})
+        theirs = self.by.get((rows, mode, reference)) or first
         return median(
             median(m.rate for m in mine[r]) / median(m.rate for m in theirs[r])
             for r in mine
@@ -169,13 +156,11 @@ def inprocess_table(samples: dict[str, list[float]]) -> list[str]:
 def markdown(results: list[Measurement], context: dict[str, Any]) -> str:
     """The whole report of a served run."""
     figures = Figures(results)
-    other = [m.other_cores for m in results]
     out = [
         f"# FastAPI Anchor benchmark, {context['started']} UTC",
         "",
         f"`{context['command']}` ({context['minutes']} min). {context['settings']}.",
-        f"Machine: {context.get('machine', context.get('cpu'))}. Other work on the machine "
-        f"during the slices: median {median(other):.2f} cores, most {max(other, default=0):.2f}.",
+        f"Machine: {context.get('machine', context.get('cpu'))}.",
         "",
         "Medians over the rounds; x A, x B and x B-dep are medians of per-round ratios of req/s.",
         "",

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta, timezone
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import asyncpg
 
@@ -42,17 +42,13 @@ from fastapi_anchor.tokens import hash_token, new_token
 RESULTS = Path(__file__).resolve().parent / "results"
 SERVER_DSN = os.environ.get("BENCH_SERVER_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 SESSIONS = 1000
-QUIET = 0.25  # cores other work may use during a slice before it is run again
-# rounds: served rounds, or in-process samples per app; seconds: per served slice.
 PRESETS: dict[str, dict[str, Any]] = {
     "full": {"rounds": 8, "sizes": [10_000, 1_000_000], "seconds": 2, "warmup": 2, "samples": 60},
     "quick": {"rounds": 1, "sizes": [10_000], "seconds": 3, "warmup": 1, "samples": 10},
 }
 Message = dict[str, Any]
-ASGIApp = Callable[
-    [Message, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]],
-    Awaitable[None],
-]
+Receive = Callable[[], Awaitable[Message]]
+ASGIApp = Callable[[Message, Receive, Callable[[Message], Awaitable[None]]], Awaitable[None]]
 
 
 def table_name(rows: int) -> str:
@@ -78,7 +74,7 @@ async def prepared(sizes: list[int]) -> AsyncIterator[Setup]:
     admin = await asyncpg.connect(SERVER_DSN)
     db = await database.create_database(admin)
     try:
-        dsn = database.with_database(SERVER_DSN, db)
+        dsn = f"{SERVER_DSN.rsplit('/', 1)[0]}/{db}"
         tokens = [new_token() for _ in range(SESSIONS)]
         users = [f"user-{n:04d}" for n in range(SESSIONS)]
         created = datetime.now(timezone.utc)
@@ -104,43 +100,25 @@ async def prepared(sizes: list[int]) -> AsyncIterator[Setup]:
         await admin.close()
 
 
-class Snapshot(NamedTuple):
-    wall: float
-    server: float  # CPU seconds of the uvicorn process
-    backends: dict[int, float]  # of each PostgreSQL backend of the benchmark's database
-    machine: float  # of the whole machine, the runner and wrk left out
-
-
-async def snapshot(setup: Setup, pid: int) -> Snapshot:
+async def cpu(setup: Setup, pid: int) -> tuple[float, dict[int, float]]:
+    """CPU seconds so far: the uvicorn process, each backend of the benchmark database."""
     pids = await database.backend_pids(setup.admin, setup.db)
-    backends = {p: served.cpu_seconds(p) for p in pids}
-    return Snapshot(time.monotonic(), served.cpu_seconds(pid), backends, served.machine_cpu())
+    return served.cpu_seconds(pid), {p: served.cpu_seconds(p) for p in pids}
 
 
 async def measure_slice(
     setup: Setup, server: served.Server, seconds: float, where: tuple[str, int, str, int]
 ) -> Measurement:
-    """One wrk slice; again (twice at most) while other work used the machine meanwhile."""
-    best: Measurement | None = None
-    for _attempt in range(3):
-        before = await snapshot(setup, server.pid)
-        load = await served.wrk(server.port, setup.directory / f"{where[2]}.lua", seconds)
-        after = await snapshot(setup, server.pid)
-        n = max(load["requests"], 1)
-        server_cpu = after.server - before.server
-        pg_cpu = sum(cpu - before.backends.get(p, cpu) for p, cpu in after.backends.items())
-        other = (after.machine - before.machine - server_cpu - pg_cpu) / (after.wall - before.wall)
-        found = Measurement(
-            *where, load["rate"], load["p50_ms"], load["p99_ms"], server_cpu / n * 1e6,
-            pg_cpu / n * 1e6, 0.0, int(load["errors"]), int(load["non_2xx"]), max(other, 0.0),
-        )  # fmt: skip
-        if best is None or found.other_cores < best.other_cores:
-            best = found
-        if found.other_cores <= QUIET:
-            break
-        print(f"    {where}: other work used {found.other_cores:.2f} cores: again")
-    assert best is not None
-    return best
+    """One wrk slice, with the CPU time it cost the server and PostgreSQL."""
+    server_before, backends_before = await cpu(setup, server.pid)
+    load = await served.wrk(server.port, setup.directory / f"{where[2]}.lua", seconds)
+    server_after, backends_after = await cpu(setup, server.pid)
+    us = 1e6 / max(load["requests"], 1)
+    pg = sum(t - backends_before.get(p, t) for p, t in backends_after.items())
+    return Measurement(
+        *where, load["rate"], load["p50_ms"], load["p99_ms"], (server_after - server_before) * us,
+        pg * us, 0.0, int(load["errors"]), int(load["non_2xx"]),
+    )  # fmt: skip
 
 
 async def count_statements(setup: Setup, scenario: Scenario, rows: int) -> float:
@@ -226,13 +204,9 @@ async def started(scenario: Scenario) -> AsyncIterator[tuple[ASGIApp, dict[str, 
 
 async def drive(app: ASGIApp, state: dict[str, Any], cookies: list[str], requests: int) -> float:
     """CPU seconds per request of `GET /me` over `requests` calls, 32 at a time."""
-    base: dict[str, Any] = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "path": "/me",
-    }
-    base |= {"method": "GET", "scheme": "http", "raw_path": b"/me", "query_string": b""}
+    base: dict[str, Any] = {"type": "http", "asgi": {"version": "3.0"}, "path": "/me"}
+    base |= {"http_version": "1.1", "method": "GET", "scheme": "http", "raw_path": b"/me"}
+    base |= {"query_string": b""}
     base |= {"root_path": "", "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 80)}
     headers = [(b"host", b"127.0.0.1"), (b"accept", b"*/*")]
     cookie_headers = [(b"cookie", f"session={c}".encode()) for c in cookies]

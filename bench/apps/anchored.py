@@ -1,7 +1,6 @@
 """The app every FastAPI Anchor scenario serves: `GET /me` behind `anchor.session`."""
 
-# No `from __future__ import annotations`: FastAPI must resolve the route's `Depends`, which
-# refers to a local variable.
+# No `from __future__ import annotations`: the route's `Depends` refers to a local variable.
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager

@@ -1,8 +1,4 @@
-"""A, the ceiling: `GET /me` with no authentication at all.
-
-`dependency` (A-dep) adds a dependency that only reads the cookie: what FastAPI's
-dependency injection alone costs, which every dependency-based check pays.
-"""
+"""A, the ceiling: no authentication; A-dep: a dependency that only reads the cookie."""
 
 from __future__ import annotations
 
