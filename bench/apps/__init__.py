@@ -1,1 +1,1 @@
-"""One small FastAPI app per benchmark scenario, each serving `GET /me` (see `bench.run`)."""
+"""One small FastAPI app per benchmark scenario, each serving `GET /me` (see `bench.scenarios`)."""

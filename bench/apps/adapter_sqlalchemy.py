@@ -1,11 +1,7 @@
-"""anchor-sqlalchemy: `SQLAlchemyStore` on an `AsyncEngine` (asyncpg driver)."""
+"""anchor-sqlalchemy: `SQLAlchemyStore` on an `AsyncEngine` (asyncpg driver, no reset query)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
-from fastapi import FastAPI
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -13,17 +9,7 @@ from anchor_sqlalchemy import SQLAlchemyStore, sessions_table
 from bench.apps import settings
 from bench.apps.anchored import anchored_app
 
-# SQLAlchemy's pool opens asyncpg connections itself (no asyncpg pool, so no reset query).
-engine = create_async_engine(
-    settings.sqlalchemy_url(), pool_size=settings.POOL_SIZE, max_overflow=0
-)
+url = "postgresql+asyncpg://" + settings.DSN.split("://", 1)[1]
+engine = create_async_engine(url, pool_size=settings.POOL_SIZE, max_overflow=0)
 store = SQLAlchemyStore(engine, sessions_table(MetaData(), settings.TABLE))
-
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    yield
-    await engine.dispose()
-
-
-app = anchored_app(store, lifespan)
+app = anchored_app(store, shutdown=engine.dispose)

@@ -1,4 +1,4 @@
-"""anchor-tortoise: `TortoiseStore` under `RegisterTortoise`, pool without the reset query."""
+"""anchor-tortoise: `TortoiseStore` under `RegisterTortoise`, its pool without the reset query."""
 
 from __future__ import annotations
 
@@ -15,26 +15,19 @@ from bench.apps.anchored import anchored_app
 Session = sessions_table(settings.TABLE, name="Session")
 __models__ = [Session]  # this module is the Tortoise app's models module
 
-TORTOISE_ORM = {
-    "connections": {
-        "default": {
-            "engine": "tortoise.backends.asyncpg",
-            "credentials": credentials_from_dsn(
-                settings.DSN,
-                minsize=settings.POOL_SIZE,
-                maxsize=settings.POOL_SIZE,
-                reset=skip_reset,
-            ),
-        }
-    },
+size = settings.POOL_SIZE
+credentials = credentials_from_dsn(settings.DSN, minsize=size, maxsize=size, reset=skip_reset)
+config = {
+    "connections": {"default": {"engine": "tortoise.backends.asyncpg", "credentials": credentials}},
     "apps": {"models": {"models": [__name__], "default_connection": "default"}},
 }
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    async with RegisterTortoise(app, config=TORTOISE_ORM):
+    async with RegisterTortoise(app, config=config):
         yield
 
 
-app = anchored_app(TortoiseStore(model=Session), lifespan)
+app = anchored_app(TortoiseStore(model=Session))
+app.router.lifespan_context = lifespan

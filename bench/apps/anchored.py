@@ -1,11 +1,10 @@
-"""The app every `Anchor` scenario serves: `GET /me` behind `anchor.session`, as the docs show."""
+"""The app every FastAPI Anchor scenario serves: `GET /me` behind `anchor.session`."""
 
-# No `from __future__ import annotations`: FastAPI must see the `Depends` in the route's
-# signature, which refers to a local variable.
+# No `from __future__ import annotations`: the route's `Depends` refers to a local variable.
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
-from typing import Annotated
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI
 
@@ -13,18 +12,25 @@ from bench.apps import settings
 from fastapi_anchor import Anchor, SessionRecord
 from fastapi_anchor.store import SessionStore
 
-Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+Step = Callable[[], Awaitable[Any]]
 
 
-def anchored_app(store: SessionStore, lifespan: Lifespan | None = None) -> FastAPI:
+def anchored_app(
+    store: SessionStore, startup: Step | None = None, shutdown: Step | None = None
+) -> FastAPI:
     """A FastAPI app whose `GET /me` returns the session's user id (401 without a session)."""
     anchor = Anchor(store, secret_keys=settings.SECRET)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await startup() if startup else None
+        yield
+        await shutdown() if shutdown else None
+
     app = FastAPI(lifespan=lifespan)
 
     @app.get("/me")
-    async def me(
-        session: Annotated[SessionRecord, Depends(anchor.session)],
-    ) -> dict[str, str]:
+    async def me(session: Annotated[SessionRecord, Depends(anchor.session)]) -> dict[str, str]:
         return {"user": session.user_id}
 
     return app

@@ -1,15 +1,10 @@
-"""The memory store scenario: `Anchor(MemoryStore())`, loaded with the benchmark's sessions."""
+"""`Anchor(MemoryStore())`, holding the benchmark's sessions among as many as a table size."""
 
 from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
-
-from fastapi import FastAPI
 
 from bench.apps import settings
 from bench.apps.anchored import anchored_app
@@ -19,27 +14,14 @@ from fastapi_anchor.tokens import hash_token
 store = MemoryStore(max_sessions=2_000_000)
 
 
-def read_spec() -> dict[str, Any]:
-    with open(settings.SESSIONS, encoding="utf-8") as file:
-        return dict(json.load(file))
+async def fill() -> None:
+    with open(settings.SESSIONS, encoding="utf-8") as file:  # noqa: ASYNC230 (before serving)
+        spec = json.load(file)
+    created, expires = (datetime.fromisoformat(spec[k]) for k in ("created_at", "expires_at"))
+    tokens = [(s["token"], s["user_id"]) for s in spec["sessions"]]
+    tokens += [(secrets.token_urlsafe(32), f"user-{n}") for n in range(spec["filler"])]
+    for token, user_id in tokens:
+        await store.create(SessionRecord(hash_token(token), user_id, created, expires, {}))
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    spec = read_spec()  # at start-up, before serving: blocking is fine
-    created_at = datetime.fromisoformat(spec["created_at"])
-    expires_at = datetime.fromisoformat(spec["expires_at"])
-    for session in spec["sessions"]:
-        record = SessionRecord(
-            hash_token(session["token"]), session["user_id"], created_at, expires_at, {}
-        )
-        await store.create(record)
-    for number in range(spec["filler"]):  # the other rows of the table size
-        filler = SessionRecord(
-            hash_token(secrets.token_urlsafe(32)), f"user-{number}", created_at, expires_at, {}
-        )
-        await store.create(filler)
-    yield
-
-
-app = anchored_app(store, lifespan)
+app = anchored_app(store, fill)
