@@ -23,13 +23,15 @@ from typing import Any
 import asyncpg
 import pytest
 
+from required import missing
+
 LOCAL_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 async def _answers(dsn: str) -> bool:
     try:
         conn = await asyncpg.connect(dsn, timeout=3)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+    except (OSError, asyncpg.PostgresError, TimeoutError):
         return False
     await conn.close()
     return True
@@ -52,9 +54,7 @@ def _with_database(dsn: str, database: str) -> str:
 
 
 def _unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"PostgreSQL is required under CI=true: {reason}", pytrace=False)
-    pytest.skip(f"no PostgreSQL: {reason}")
+    missing("PostgreSQL", reason)
 
 
 @pytest.fixture(scope="session")

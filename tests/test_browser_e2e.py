@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from live_server import ROOT, live_server
+from required import missing
 
 CHROMIUM = os.environ.get("ANCHOR_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
@@ -28,12 +29,9 @@ def _require_browser() -> Any:
         from playwright.sync_api import sync_playwright
     except ImportError:
         sync_playwright = None
-    missing = sync_playwright is None or shutil.which(CHROMIUM) is None
-    if missing:
-        reason = f"needs the playwright package and Chromium at {CHROMIUM}"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(f"browser test required under CI=true: {reason}", pytrace=False)
-        pytest.skip(reason)
+    absent = sync_playwright is None or shutil.which(CHROMIUM) is None
+    if absent:
+        missing("a browser", f"the playwright package and Chromium at {CHROMIUM}")
     return sync_playwright
 
 

@@ -21,6 +21,8 @@ import pytest
 from anchor_asyncpg import AsyncpgStore, skip_reset
 from fastapi_anchor.store import SessionRecord
 
+from required import missing
+
 pytestmark = [
     pytest.mark.anyio,
     # The listener that collects the server's reports stays on across releases, on purpose.
@@ -62,7 +64,7 @@ async def superuser(postgres_dsn: str) -> None:
     conn = await asyncpg.connect(postgres_dsn)
     try:
         if not await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"):
-            pytest.skip("setting log_statement per connection needs a superuser")
+            missing("a superuser", "setting log_statement per connection needs one")
     finally:
         await conn.close()
 

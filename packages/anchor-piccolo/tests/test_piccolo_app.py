@@ -17,6 +17,8 @@ from anchor_piccolo import PiccoloStore, skip_reset
 from fastapi_anchor import Anchor, new_token
 from fastapi_anchor.testing import https_client, session_app
 
+from required import missing
+
 pytestmark = pytest.mark.anyio
 
 SECRET = "piccolo-test-secret-" + "x" * 32
@@ -107,7 +109,7 @@ def proxied(
 ) -> Iterator[tuple[Proxy, int, PostgresEngine]]:
     """A proxy (not yet listening), its port, and an engine that connects through it."""
     if not urlsplit(postgres_dsn).hostname:
-        pytest.skip("the test database is on a unix socket; the proxy relays TCP")
+        missing("a TCP test database", "the proxy relays TCP; this one is on a unix socket")
     with anyio.from_thread.start_blocking_portal() as portal:
         port = portal.call(_free_port)
     parts = urlsplit(postgres_dsn)

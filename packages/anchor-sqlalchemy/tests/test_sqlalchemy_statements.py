@@ -23,6 +23,8 @@ from anchor_sqlalchemy import SQLAlchemyStore
 from fastapi_anchor.store import SessionRecord
 from fastapi_anchor.tokens import hash_token, new_token
 
+from required import missing
+
 T0 = datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
 
 
@@ -66,7 +68,7 @@ async def superuser(pg_url: str) -> None:
     finally:
         await engine.dispose()
     if not superuser:
-        pytest.skip("counting statements on the server needs a superuser (log_statement)")
+        missing("a superuser", "counting statements on the server needs log_statement")
 
 
 @asynccontextmanager

@@ -10,9 +10,9 @@ import pytest
 
 from fastapi_anchor.toolkit import DEFAULT_TABLE_NAME, create_table_sql
 
-aerich = pytest.importorskip(
-    "aerich", reason="aerich is an optional extra: anchor-tortoise[migrations]"
-)
+from required import module
+
+aerich = module("aerich", "an optional extra: anchor-tortoise[migrations]")
 
 pytestmark = pytest.mark.anyio
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import asyncpg
 import pytest
 
@@ -89,7 +87,7 @@ def test_a_real_asyncpg_error_carries_its_sqlstate() -> None:
 
 def test_errors_without_a_sqlstate() -> None:
     assert classify(ConnectionRefusedError()) is Failure.TRANSIENT
-    assert classify(asyncio.TimeoutError()) is Failure.TRANSIENT
+    assert classify(TimeoutError()) is Failure.TRANSIENT
     assert classify(TimeoutError()) is Failure.TRANSIENT
     assert classify(asyncpg.InterfaceError("pool is closed")) is Failure.TRANSIENT
     assert classify(wrapped_by_cause(OSError("reset"))) is Failure.TRANSIENT

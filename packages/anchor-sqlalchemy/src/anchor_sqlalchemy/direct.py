@@ -20,6 +20,12 @@ the direct read fails, the store reads through a `Connection`, which raises SQLA
 errors; a connection the failure left dead or unusable is invalidated first. Only a server that
 refuses for now (a statement timeout, a shutdown: SQLSTATE classes 53, 57, 58) gives
 `StoreUnavailable` at once, since reading again would only wait again.
+
+Those checks read a few private names of SQLAlchemy (`_has_events` on the engine and dialect,
+`OptionEngine._proxied`, the asyncpg adapter's statement naming, `sqlalchemy.util.await_`),
+which the package's version bound (`<2.2`) keeps to releases the tests ran on. Each is looked
+up once per engine, when the store is built: if one is gone, the store reads through a
+`Connection` from then on, and says so once with a `RuntimeWarning`.
 """
 
 # asyncpg ships no type information; asyncpg-stubs adds it where installed.
@@ -27,21 +33,22 @@ refuses for now (a statement timeout, a shutdown: SQLSTATE classes 53, 57, 58) g
 
 from __future__ import annotations
 
-import asyncio
+import inspect
 import logging
 import re
+import warnings
+import weakref
+from collections.abc import Callable
 from typing import Any
 
+import sqlalchemy
+import sqlalchemy.util
 from sqlalchemy import Select, exc
 from sqlalchemy.engine import Engine
+from sqlalchemy.engine.base import OptionEngine
 from sqlalchemy.pool import PoolProxiedConnection
 
 from anchor_sqlalchemy.errors import busy_server, unavailable
-
-try:
-    from sqlalchemy.util import await_  # SQLAlchemy 2.1; await_only is deprecated from 2.2
-except ImportError:  # pragma: no cover - SQLAlchemy 2.0
-    from sqlalchemy.util import await_only as await_
 
 __all__ = ["DirectRead", "NotRead"]
 
@@ -53,7 +60,9 @@ _WATCHING_EVENTS = (
 )
 _WATCHING_DIALECT_EVENTS = ("handle_error", "do_execute")
 _PLACEHOLDER = re.compile(r"\$\d+")
-_TIMEOUTS = (TimeoutError, asyncio.TimeoutError)  # distinct classes on Python 3.10
+_TIMEOUTS = TimeoutError
+# Engines whose missing private names were reported already (one warning per engine).
+_WARNED: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
 class NotRead(Exception):
@@ -74,15 +83,15 @@ class DirectRead:
         sql: The compiled SELECT, with one placeholder `$1`.
     """
 
-    def __init__(self, engine: Engine, sql: str) -> None:
+    def __init__(self, engine: Engine, sql: str, private: _PrivateNames) -> None:
         # Imported here: asyncpg is an optional dependency, present where this class is built.
         import asyncpg
-        from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 
         self.engine = engine
         self.sql = sql
+        self._await = private.await_
         # The engine listeners attach to: the application's, beneath the store's option engine.
-        self._watched: Engine = getattr(engine, "_proxied", engine)
+        self._watched: Engine = private.watched
         # Errors after which a connection cannot serve another query (timeouts excepted).
         self._broken_errors: tuple[type[BaseException], ...] = (
             asyncpg.PostgresConnectionError,
@@ -93,7 +102,7 @@ class DirectRead:
             OSError,
         )
         # None on SQLAlchemy versions without prepared_statement_name_func, like the adapter's.
-        self._default_name_func = getattr(AsyncAdapt_asyncpg_connection, "_default_name_func", None)
+        self._default_name_func = private.default_name_func
         # Set once a connection shows the application names its statements: the engine's
         # connect arguments, so every connection does; no direct read from then on.
         self._app_names_statements = False
@@ -124,7 +133,11 @@ class DirectRead:
         for column in statement.selected_columns:
             if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
                 return None
-        return cls(engine, sql)
+        private = _PrivateNames.look_up(engine)
+        if isinstance(private, list):
+            _warn_once(engine, private)
+            return None
+        return cls(engine, sql, private)
 
     def usable(self) -> bool:
         """Whether the direct path is invisible now: no statement logging, no listeners."""
@@ -163,7 +176,7 @@ class DirectRead:
             driver = raw.driver_connection  # an asyncpg.Connection
             assert driver is not None  # a fresh checkout always has one
             try:
-                return await_(driver.fetchrow(self.sql, value))
+                return self._await(driver.fetchrow(self.sql, value))
             except Exception as error:
                 if driver.is_closed() or (
                     isinstance(error, self._broken_errors) and not isinstance(error, _TIMEOUTS)
@@ -191,3 +204,72 @@ class DirectRead:
             raise exc.DBAPIError.instance(
                 None, None, error, dbapi_error, connection_invalidated=invalidated, dialect=dialect
             ) from error
+
+
+class _PrivateNames:
+    """What the direct read takes from SQLAlchemy's private names, looked up for one engine."""
+
+    __slots__ = ("await_", "default_name_func", "watched")
+
+    def __init__(
+        self, watched: Engine, await_: Callable[[Any], Any], default_name_func: object
+    ) -> None:
+        self.watched = watched
+        self.await_ = await_
+        self.default_name_func = default_name_func
+
+    @classmethod
+    def look_up(cls, engine: Engine) -> _PrivateNames | list[str]:
+        """The names for `engine` (an asyncpg engine), or the list of those that are missing."""
+        missing: list[str] = []
+        watched = engine
+        if isinstance(engine, OptionEngine):
+            watched = getattr(engine, "_proxied", engine)
+            if watched is engine:
+                missing.append("OptionEngine._proxied")
+        if not hasattr(watched, "_has_events"):
+            missing.append("Engine._has_events")
+        if not hasattr(engine.dialect, "_has_events"):
+            missing.append("Dialect._has_events")
+        # SQLAlchemy 2.1 calls it await_; 2.0 only await_only (deprecated from 2.2).
+        await_ = getattr(sqlalchemy.util, "await_", None) or getattr(
+            sqlalchemy.util, "await_only", None
+        )
+        if await_ is None:
+            missing.append("sqlalchemy.util.await_")
+        default_name_func = _default_name_func(missing)
+        if missing:
+            return missing
+        assert await_ is not None  # else it is missing
+        return cls(watched, await_, default_name_func)
+
+
+def _default_name_func(missing: list[str]) -> object:
+    """The adapter's default statement naming: None where the adapter has no naming option."""
+    try:
+        from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
+    except ImportError:
+        missing.append("sqlalchemy.dialects.postgresql.asyncpg.AsyncAdapt_asyncpg_connection")
+        return None
+    adapter = AsyncAdapt_asyncpg_connection
+    if "prepared_statement_name_func" not in inspect.signature(adapter.__init__).parameters:
+        return None  # SQLAlchemy 2.0 before the option: asyncpg names every statement itself
+    default = getattr(adapter, "_default_name_func", None)
+    if default is None:
+        missing.append("AsyncAdapt_asyncpg_connection._default_name_func")
+    if not hasattr(adapter, "_prepared_statement_name_func"):
+        missing.append("AsyncAdapt_asyncpg_connection._prepared_statement_name_func")
+    return default
+
+
+def _warn_once(engine: Engine, missing: list[str]) -> None:
+    watched = getattr(engine, "_proxied", engine)
+    if watched in _WARNED:
+        return
+    _WARNED.add(watched)
+    warnings.warn(
+        f"anchor-sqlalchemy: SQLAlchemy {sqlalchemy.__version__} lacks {', '.join(missing)}; "
+        "sessions are read through a Connection (same results, more CPU per request)",
+        RuntimeWarning,
+        stacklevel=4,
+    )

@@ -57,8 +57,7 @@ def _sqlite_unique_violation(error: BaseException) -> bool:
     if not isinstance(orig, sqlite3.IntegrityError):
         return False
     code = getattr(orig, "sqlite_errorcode", None)
-    # Python 3.10 gives no code; a valid record breaks no other constraint of the table.
-    return code is None or code in (_SQLITE_CONSTRAINT_PRIMARYKEY, _SQLITE_CONSTRAINT_UNIQUE)
+    return code in (_SQLITE_CONSTRAINT_PRIMARYKEY, _SQLITE_CONSTRAINT_UNIQUE)
 
 
 def busy_server(error: BaseException) -> bool:

@@ -11,7 +11,6 @@ therefore cancelled between 1 and 1.25 times the limit after it started.
 from __future__ import annotations
 
 import asyncio
-import sys
 from contextlib import AbstractContextManager, nullcontext
 from time import monotonic
 from types import TracebackType
@@ -71,7 +70,7 @@ class Deadlines:
             self._loop, self._calls, self._timer = loop, {}, None
         if task in self._calls:
             raise RuntimeError("a task may not nest two blocks of the same Deadlines")
-        self._calls[task] = _Call(monotonic() + self.seconds, _cancelling(task))
+        self._calls[task] = _Call(monotonic() + self.seconds, task.cancelling())
         if self._timer is None:
             self._timer = loop.call_later(self._interval, self._check)
 
@@ -88,8 +87,8 @@ class Deadlines:
             return
         # This block's timer cancelled the task: take that cancellation back, and report it
         # as a timeout unless someone else cancelled the task too.
-        if _uncancel(task) <= call.cancelling and exc_type is asyncio.CancelledError:
-            raise asyncio.TimeoutError(f"the call took longer than {self.seconds} s") from exc
+        if task.uncancel() <= call.cancelling and exc_type is asyncio.CancelledError:
+            raise TimeoutError(f"the call took longer than {self.seconds} s") from exc
 
     def _check(self) -> None:
         """The timer: cancel the tasks past their deadline; look again while calls remain."""
@@ -115,20 +114,3 @@ def call_limit(seconds: float | None) -> AbstractContextManager[object]:
         ValueError: `seconds` is not positive.
     """
     return _NO_LIMIT if seconds is None else Deadlines(seconds)
-
-
-if sys.version_info >= (3, 11):
-
-    def _cancelling(task: asyncio.Task[object]) -> int:
-        return task.cancelling()
-
-    def _uncancel(task: asyncio.Task[object]) -> int:
-        return task.uncancel()
-
-else:  # pragma: no cover - Python 3.10 counts no cancellations: every one is the timer's
-
-    def _cancelling(task: asyncio.Task[object]) -> int:
-        return 0
-
-    def _uncancel(task: asyncio.Task[object]) -> int:
-        return 0

@@ -10,8 +10,8 @@
 `login_client` / `async_login_client` log a test client in as any user (see `clients`);
 `session_app` and `https_client` test a store over HTTP through `Anchor` (see `app`).
 
-The suite is imported on first use: fastapi-anchor's pytest plugin (`plugin`) imports this
-package in every pytest run, where Hypothesis may not be installed.
+The suite is imported on first use, so that `from fastapi_anchor.testing import login_client`
+works where Hypothesis is not installed.
 """
 
 from __future__ import annotations
