@@ -1,7 +1,8 @@
 """A small FastAPI app on FastAPI Anchor's memory store: a login form and JSON session routes.
 
 Run it with `hatch run example:serve`, then open http://127.0.0.1:8000 and log in as
-alice/wonderland or bob/builder. Browsers accept the Secure session cookie on 127.0.0.1 and localhost.
+alice/wonderland or bob/builder. Browsers accept the Secure session cookie on 127.0.0.1 and
+localhost.
 
 Set ANCHOR_DATABASE_URL (postgresql://...) to keep sessions in PostgreSQL through anchor-asyncpg
 instead; with several workers, also set ANCHOR_SECRET_KEY so they all verify the same cookies.
