@@ -288,6 +288,34 @@ class CountOffByOneStore(MemoryStore):
         return await super().count_expired(now - timedelta(microseconds=1))
 
 
+class DeviceForgettingStore(MemoryStore):
+    """Breaks "device fields round-trip": the address, agent and cookie kind are not kept."""
+
+    async def create(self, record: SessionRecord) -> None:
+        await super().create(replace(record, ip_address=None, user_agent=None, persistent=True))
+
+
+class CreatedAtMovingStore(MemoryStore):
+    """Breaks "created_at never moves": re-authentication also resets the login time."""
+
+    async def update(
+        self, session_id: str, *, authenticated_at: Any = None, **changes: Any
+    ) -> bool:
+        old = await self.get(session_id)
+        if old is None or authenticated_at is None:
+            return await super().update(session_id, authenticated_at=authenticated_at, **changes)
+        await super().delete(session_id)
+        await super().create(replace(old, created_at=authenticated_at))
+        return await super().update(session_id, authenticated_at=authenticated_at, **changes)
+
+
+class KeepIgnoringStore(MemoryStore):
+    """Breaks `delete_user(keep=)`: the session to keep is removed with the others."""
+
+    async def delete_user(self, user_id: str, *, keep: str | None = None) -> int:
+        return await super().delete_user(user_id)
+
+
 class FailingStore(MemoryStore):
     """Every method raises `failure`: a store whose service is down or whose table is missing."""
 
@@ -493,6 +521,22 @@ BROKEN = {
             "test_delete_reports_whether_it_deleted": "delete of an unknown id must return False",
             "test_deleting_twice_is_not_an_error": "second delete must return False",
         },
+    ),
+    "forgets-device-fields": Case(
+        "DeviceForgettingStore()",
+        {"test_device_fields_round_trip": "device fields round trip"},
+    ),
+    "moves-created-at": Case(
+        "CreatedAtMovingStore()",
+        {
+            "test_update_sets_last_seen_and_authenticated_only": (
+                "update(authenticated_at=) changes only it"
+            )
+        },
+    ),
+    "ignores-keep": Case(
+        "KeepIgnoringStore()",
+        {"test_delete_user_keeps_only_the_kept_session": "delete_user(keep=) must return 3"},
     ),
     "leaks-driver-errors": Case(
         "MemoryStore()",

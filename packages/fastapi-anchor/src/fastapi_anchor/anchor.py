@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
-from fastapi import HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.openapi.models import APIKey, APIKeyIn
 from fastapi.security.base import SecurityBase
 
 from fastapi_anchor.clock import Clock, utc_now
 from fastapi_anchor.cookies import CookieSettings, CookieSigner, read_cookie
 from fastapi_anchor.csrf import OriginPolicy
+from fastapi_anchor.devices import (
+    DeviceSession,
+    accepts_keyword,
+    client_address,
+    client_user_agent,
+    handle_of,
+)
 from fastapi_anchor.exceptions import (
     ConfigurationError,
     SessionExists,
@@ -53,6 +62,9 @@ class Anchor:
         retry_after: Seconds put in `Retry-After` when the store is unavailable (503).
         failure_log: Where store failures are logged (the `fastapi_anchor` logger, at most one
             line per kind of failure a minute, by default).
+        last_seen_resolution: How stale a session's `last_seen_at` may get: a request writes
+            it only when it is older than this (in the same statement as a sliding refresh
+            when one is due), so steady traffic still writes nothing. None never writes it.
 
     Raises:
         ConfigurationError: A setting is invalid.
@@ -70,6 +82,7 @@ class Anchor:
         clock: Clock = utc_now,
         retry_after: int = 1,
         failure_log: FailureLog | None = None,
+        last_seen_resolution: timedelta | None = timedelta(hours=1),
     ) -> None:
         if idle_timeout <= timedelta(0):
             raise ConfigurationError(f"idle_timeout must be positive, got {idle_timeout}")
@@ -77,6 +90,10 @@ class Anchor:
             raise ConfigurationError(f"absolute_timeout must be positive, got {absolute_timeout}")
         if retry_after < 0:
             raise ConfigurationError(f"retry_after must be >= 0, got {retry_after}")
+        if last_seen_resolution is not None and last_seen_resolution <= timedelta(0):
+            raise ConfigurationError(
+                f"last_seen_resolution must be positive or None, got {last_seen_resolution}"
+            )
         self.store = store
         self.cookie = cookie if cookie is not None else CookieSettings()
         self.signer = CookieSigner(secret_keys)
@@ -87,6 +104,8 @@ class Anchor:
         self.retry_after = retry_after
         self.failure_log = failure_log if failure_log is not None else FailureLog()
         self._refresh_margin = idle_timeout / 2
+        self.last_seen_resolution = _supported_resolution(store, last_seen_resolution)
+        self._deletes_with_keep = accepts_keyword(store.delete_user, "keep")
         self.session = SessionDependency(self)
         """Dependency giving the current `SessionRecord`; 401 without a valid session."""
         self.optional_session = OptionalSessionDependency(self)
@@ -105,22 +124,43 @@ class Anchor:
         response: Response,
         user_id: str,
         data: Mapping[str, Any] | None = None,
+        *,
+        request: Request | None = None,
+        ip_address: str | None = None,
+        user_agent: str | None = None,
     ) -> SessionRecord:
         """Start a new session for `user_id` and set its cookie on `response`.
 
         A new token is minted every time; any session cookie the request carried is ignored,
         so a session id chosen by someone else is never adopted. End the old session with
         `logout` first if the request had one.
+
+        Pass the login `request` to record the client's address and user agent for the
+        user's devices page (behind a proxy, see `fastapi_anchor.devices.client_address`);
+        `ip_address` and `user_agent` given explicitly win over the request's.
         """
         if not isinstance(user_id, str) or not user_id:
             raise TypeError(f"user_id must be a non-empty str, got {user_id!r}")
+        if request is not None:
+            ip_address = ip_address if ip_address is not None else client_address(request)
+            user_agent = user_agent if user_agent is not None else client_user_agent(request)
         now = self.clock()
         expires_at = now + self.idle_timeout
         if self.absolute_timeout is not None:
             expires_at = min(expires_at, now + self.absolute_timeout)
         for _attempt in range(3):
             token = new_token()
-            record = SessionRecord(hash_token(token), user_id, now, expires_at, dict(data or {}))
+            record = SessionRecord(
+                hash_token(token),
+                user_id,
+                now,
+                expires_at,
+                dict(data or {}),
+                authenticated_at=now,
+                last_seen_at=now,
+                ip_address=ip_address,
+                user_agent=user_agent,
+            )
             try:
                 await self.store.create(record)
             except SessionExists:  # 256 random bits colliding: practically never
@@ -143,21 +183,71 @@ class Anchor:
                 self._store_failed(exc, "delete")
         self.clear_cookie(response)
 
-    async def logout_all(self, user_id: str) -> int:
-        """End every session of `user_id` ("log out everywhere"); return how many ended."""
+    async def logout_all(self, user_id: str, *, keep: SessionRecord | None = None) -> int:
+        """End every session of `user_id` ("log out everywhere"); return how many ended.
+
+        With `keep` (the current session, after a password change say), every session of
+        the user but that one ends.
+        """
         try:
-            return await self.store.delete_user(user_id)
+            if keep is None:
+                return await self.store.delete_user(user_id)
+            if self._deletes_with_keep:
+                return await self.store.delete_user(user_id, keep=keep.id)
+            ended = 0
+            for record in await self.store.list_user(user_id):
+                if record.id != keep.id:
+                    ended += await self.store.delete(record.id)
+            return ended
         except StoreError as exc:
             self._store_failed(exc, "delete_user")
 
-    async def sessions(self, user_id: str) -> list[SessionRecord]:
-        """Return the live sessions of `user_id`, soonest to expire first."""
+    async def sessions(
+        self, user_id: str, *, current: SessionRecord | None = None
+    ) -> list[DeviceSession]:
+        """Return the live sessions of `user_id`, most recently seen first, for a devices page.
+
+        Each is described by its handle and login details, never its token or data; the one
+        with the id of `current` is marked current.
+        """
+        current_id = None if current is None else current.id
+        records = sorted(
+            await self._live_sessions(user_id), key=lambda r: r.last_seen_at, reverse=True
+        )
+        return [DeviceSession.of(r, current=r.id == current_id) for r in records]
+
+    async def revoke(self, user_id: str, handle: str) -> bool:
+        """End the session of `user_id` with this handle (or whole stored id); say if it did.
+
+        A handle of another user's session is answered exactly like an unknown one: False,
+        and nothing ends.
+        """
+        if not isinstance(handle, str) or len(handle) < len(handle_of("0" * 64)):
+            return False
+        for record in await self._live_sessions(user_id):
+            if handle in (record.id, handle_of(record.id)):
+                try:
+                    return await self.store.delete(record.id)
+                except StoreError as exc:
+                    self._store_failed(exc, "delete")
+        return False
+
+    def sessions_router(self, *, prefix: str = "/sessions") -> APIRouter:
+        """Return mountable routes for a "your devices" page: list, end one, end the others.
+
+        `app.include_router(anchor.sessions_router())`; see `fastapi_anchor.router`.
+        """
+        from fastapi_anchor.router import sessions_router
+
+        return sessions_router(self, prefix=prefix)
+
+    async def _live_sessions(self, user_id: str) -> list[SessionRecord]:
         try:
             records = await self.store.list_user(user_id)
         except StoreError as exc:
             self._store_failed(exc, "list_user")
         now = self.clock()
-        return sorted((r for r in records if self._is_live(r, now)), key=lambda r: r.expires_at)
+        return [r for r in records if self._is_live(r, now)]
 
     async def update_data(self, session: SessionRecord, data: Mapping[str, Any]) -> SessionRecord:
         """Replace the data of `session`; 401 if it has ended meanwhile."""
@@ -167,9 +257,7 @@ class Anchor:
             self._store_failed(exc, "update")
         if not updated:
             raise _not_authenticated()
-        return SessionRecord(
-            session.id, session.user_id, session.created_at, session.expires_at, dict(data)
-        )
+        return replace(session, data=dict(data))
 
     async def cleanup(self, *, batch_size: int = 1000) -> int:
         """Delete expired sessions in batches of `batch_size`; return how many were deleted.
@@ -218,12 +306,15 @@ class Anchor:
         now = self.clock()
         if record is None or record.id != session_id or not self._is_live(record, now):
             return None
-        if record.expires_at - now < self._refresh_margin:
-            record = await self._refresh(record, now)
+        refresh = record.expires_at - now < self._refresh_margin
+        expires_at = self._extended_deadline(record, now) if refresh else None
+        resolution = self.last_seen_resolution
+        seen = resolution is not None and now - record.last_seen_at >= resolution
+        if expires_at is not None or seen:
+            record = await self._touch(record, now, expires_at)
             if record is None:
                 return None
-            self._set_cookie(response, token, record, now)
-        elif not signed_with_newest_key:
+        if refresh or not signed_with_newest_key:
             self._set_cookie(response, token, record, now)
         return record
 
@@ -232,19 +323,34 @@ class Anchor:
             return False
         return self.absolute_timeout is None or now < record.created_at + self.absolute_timeout
 
-    async def _refresh(self, record: SessionRecord, now: datetime) -> SessionRecord | None:
+    def _extended_deadline(self, record: SessionRecord, now: datetime) -> datetime | None:
+        """The idle deadline a sliding refresh sets now, or None if it would not move."""
         expires_at = now + self.idle_timeout
         if self.absolute_timeout is not None:
             expires_at = min(expires_at, record.created_at + self.absolute_timeout)
-        if expires_at <= record.expires_at:
-            return record
+        return expires_at if expires_at > record.expires_at else None
+
+    async def _touch(
+        self, record: SessionRecord, now: datetime, expires_at: datetime | None
+    ) -> SessionRecord | None:
+        """Write a sliding refresh and/or the last-seen time in one update; None if gone."""
+        seen = self.last_seen_resolution is not None
         try:
-            updated = await self.store.update(record.id, expires_at=expires_at)
+            if seen:
+                updated = await self.store.update(
+                    record.id, expires_at=expires_at, last_seen_at=now
+                )
+            else:
+                updated = await self.store.update(record.id, expires_at=expires_at)
         except StoreError as exc:
             self._store_failed(exc, "update")
         if not updated:  # logged out meanwhile: never resurrect
             return None
-        return SessionRecord(record.id, record.user_id, record.created_at, expires_at, record.data)
+        return replace(
+            record,
+            expires_at=expires_at or record.expires_at,
+            last_seen_at=now if seen else record.last_seen_at,
+        )
 
     def _set_cookie(
         self, response: Response, token: str, record: SessionRecord, now: datetime
@@ -278,6 +384,18 @@ class Anchor:
     def _store_failed(self, exc: StoreError, operation: str) -> NoReturn:
         self.failure_log.record(exc, operation)
         raise_store_failure(exc, self.retry_after)
+
+
+def _supported_resolution(store: SessionStore, resolution: timedelta | None) -> timedelta | None:
+    """`resolution`, or None if the store's `update` cannot record a last-seen time."""
+    if resolution is None or accepts_keyword(store.update, "last_seen_at"):
+        return resolution
+    warnings.warn(
+        f"{type(store).__name__}.update takes no last_seen_at: last-seen times are not recorded",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    return None
 
 
 def raise_store_failure(exc: StoreError, retry_after: int) -> NoReturn:

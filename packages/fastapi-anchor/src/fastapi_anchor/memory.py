@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -24,19 +24,21 @@ _RECLAIM_BATCH = 100
 
 @dataclass(slots=True)
 class _Row:
-    user_id: str
-    created_at: datetime
-    expires_at: datetime
+    """A stored record: data kept as JSON text, so callers never share it."""
+
+    record: SessionRecord
     data_json: str
 
-    def record(self, session_id: str) -> SessionRecord:
-        return SessionRecord(
-            id=session_id,
-            user_id=self.user_id,
-            created_at=self.created_at,
-            expires_at=self.expires_at,
-            data=load_data(self.data_json),
-        )
+    @property
+    def user_id(self) -> str:
+        return self.record.user_id
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.record.expires_at
+
+    def read(self) -> SessionRecord:
+        return replace(self.record, data=load_data(self.data_json))
 
 
 class MemoryStore:
@@ -80,7 +82,7 @@ class MemoryStore:
         """Store `record`; raise `SessionExists` if its id is taken, `StoreFull` if full."""
         if record.id in self._rows:
             raise SessionExists(f"session id {record.id[:8]}... is already stored")
-        row = _Row(record.user_id, record.created_at, record.expires_at, dump_data(record.data))
+        row = _Row(replace(record, data={}), dump_data(record.data))
         if len(self._rows) >= self.max_sessions:
             self._drop_expired(self._clock(), _RECLAIM_BATCH)
             if len(self._rows) >= self.max_sessions:
@@ -92,7 +94,7 @@ class MemoryStore:
     async def get(self, session_id: str) -> SessionRecord | None:
         """Return the record with this id, or None."""
         row = self._rows.get(session_id)
-        return None if row is None else row.record(session_id)
+        return None if row is None else row.read()
 
     async def update(
         self,
@@ -100,14 +102,25 @@ class MemoryStore:
         *,
         expires_at: datetime | None = None,
         data: Mapping[str, Any] | None = None,
+        last_seen_at: datetime | None = None,
+        authenticated_at: datetime | None = None,
     ) -> bool:
-        """Change `expires_at` and/or `data` of an existing record; False if it is gone."""
+        """Change the given fields of an existing record; False if it is gone."""
         row = self._rows.get(session_id)
         if row is None:
             return False
         new_data = None if data is None else dump_data(data)
+        record = row.record
         if expires_at is not None:
-            row.expires_at = ensure_utc(expires_at, "expires_at")
+            record = replace(record, expires_at=ensure_utc(expires_at, "expires_at"))
+        if last_seen_at is not None:
+            record = replace(record, last_seen_at=ensure_utc(last_seen_at, "last_seen_at"))
+        if authenticated_at is not None:
+            record = replace(
+                record, authenticated_at=ensure_utc(authenticated_at, "authenticated_at")
+            )
+        row.record = record
+        if expires_at is not None:
             self._push(row.expires_at, session_id)
         if new_data is not None:
             row.data_json = new_data
@@ -121,16 +134,19 @@ class MemoryStore:
         self._unindex(row.user_id, session_id)
         return True
 
-    async def delete_user(self, user_id: str) -> int:
-        """Remove every record of `user_id`; return how many."""
+    async def delete_user(self, user_id: str, *, keep: str | None = None) -> int:
+        """Remove every record of `user_id` but the one with id `keep`; return how many."""
         ids = self._by_user.pop(user_id, set())
+        if keep in ids:
+            ids.discard(keep)
+            self._by_user[user_id] = {keep}
         for session_id in ids:
             del self._rows[session_id]
         return len(ids)
 
     async def list_user(self, user_id: str) -> list[SessionRecord]:
         """Return every record of `user_id`."""
-        return [self._rows[i].record(i) for i in self._by_user.get(user_id, ())]
+        return [self._rows[i].read() for i in self._by_user.get(user_id, ())]
 
     async def delete_expired(self, now: datetime, limit: int = 1000) -> int:
         """Remove at most `limit` records with `expires_at <= now`; return how many."""

@@ -1,7 +1,9 @@
 """The shared PostgreSQL table every adapter reads and writes, and how data is encoded in it.
 
 One table for all adapters means an application can switch ORM without migrating sessions.
-Column names, types, nullability, defaults and indexed columns must match `create_table_sql`.
+Column names, types, nullability, defaults, indexed columns and the change-notification
+trigger must match `create_table_sql` (schema 2); `upgrade_table_sql` brings a schema 1 table
+(the first five columns) there.
 """
 
 from __future__ import annotations
@@ -13,11 +15,15 @@ from typing import Any
 
 __all__ = [
     "DEFAULT_TABLE_NAME",
+    "NEW_COLUMNS",
     "create_table_sql",
     "dump_data",
     "index_name",
     "load_data",
+    "notify_channel",
+    "notify_trigger_sql",
     "quote_table",
+    "upgrade_table_sql",
 ]
 
 DEFAULT_TABLE_NAME = "anchor_sessions"
@@ -44,20 +50,92 @@ def index_name(table: str, column: str) -> str:
     return f"{table}_{column}_idx"
 
 
+NEW_COLUMNS = (
+    ("authenticated_at", "timestamptz"),
+    ("last_seen_at", "timestamptz"),
+    ("ip_address", "varchar(45)"),
+    ("user_agent", "varchar(512)"),
+    ("persistent", "boolean NOT NULL DEFAULT true"),
+)
+"""The columns schema 2 adds, with their SQL types: all nullable or defaulted, so adding them
+to a table in use rewrites no row and an older writer's INSERT still succeeds."""
+
+_NOTIFIED_COLUMNS = "id, user_id, data, expires_at, authenticated_at, persistent"
+
+
+def notify_channel(table: str = DEFAULT_TABLE_NAME) -> str:
+    """Return the channel on which PostgreSQL announces changed or ended sessions of `table`.
+
+    Each notification's payload is the session id. A change of `last_seen_at` alone is not
+    announced; every other UPDATE and every DELETE is, when its transaction commits.
+    """
+    return _checked("table", table)
+
+
 def create_table_sql(table: str = DEFAULT_TABLE_NAME, schema: str | None = None) -> list[str]:
-    """Return the idempotent statements that create the shared table and its indexes."""
+    """Return the idempotent statements that create the shared table, its indexes and trigger."""
     name = quote_table(table, schema)
     return [
         f"CREATE TABLE IF NOT EXISTS {name} (\n"
-        "    id          varchar(64)  PRIMARY KEY,\n"
-        "    user_id     varchar(255) NOT NULL,\n"
-        "    data        jsonb        NOT NULL DEFAULT '{}',\n"
-        "    created_at  timestamptz  NOT NULL,\n"
-        "    expires_at  timestamptz  NOT NULL\n"
+        "    id               varchar(64)  PRIMARY KEY,\n"
+        "    user_id          varchar(255) NOT NULL,\n"
+        "    data             jsonb        NOT NULL DEFAULT '{}',\n"
+        "    created_at       timestamptz  NOT NULL,\n"
+        "    expires_at       timestamptz  NOT NULL,\n"
+        "    authenticated_at timestamptz,\n"
+        "    last_seen_at     timestamptz,\n"
+        "    ip_address       varchar(45),\n"
+        "    user_agent       varchar(512),\n"
+        "    persistent       boolean      NOT NULL DEFAULT true\n"
         ")",
         f'CREATE INDEX IF NOT EXISTS "{index_name(table, "user_id")}" ON {name} (user_id)',
         f'CREATE INDEX IF NOT EXISTS "{index_name(table, "expires_at")}" ON {name} (expires_at)',
+        *notify_trigger_sql(table, schema),
     ]
+
+
+def upgrade_table_sql(table: str = DEFAULT_TABLE_NAME, schema: str | None = None) -> list[str]:
+    """Return the idempotent statements that bring a schema 1 table to schema 2.
+
+    They add the new columns (no row is rewritten: each is nullable or has a constant
+    default) and the change-notification trigger. Run them in one transaction: sessions
+    stay valid throughout, and rows written by older code read `authenticated_at` and
+    `last_seen_at` as `created_at`.
+    """
+    name = quote_table(table, schema)
+    added = ",\n".join(f"    ADD COLUMN IF NOT EXISTS {col} {kind}" for col, kind in NEW_COLUMNS)
+    return [f"ALTER TABLE {name}\n{added}", *notify_trigger_sql(table, schema)]
+
+
+def notify_trigger_sql(table: str = DEFAULT_TABLE_NAME, schema: str | None = None) -> list[str]:
+    """Return the statements (re)creating the trigger that announces changed sessions.
+
+    `pg_notify` delivers at commit and drops the notifications of a rolled-back transaction,
+    so a listener hears only of changes that happened, whoever made them (any adapter, the
+    CLI, plain SQL).
+    """
+    name = quote_table(table, schema)
+    function = quote_table(f"{table}_notify", schema)
+    channel = notify_channel(table)
+    return [
+        f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        "BEGIN\n"
+        f"    PERFORM pg_notify('{channel}', OLD.id);\n"
+        "    RETURN NULL;\n"
+        "END\n"
+        "$$",
+        f'DROP TRIGGER IF EXISTS "{table}_ended" ON {name}',
+        f'CREATE TRIGGER "{table}_ended" AFTER DELETE ON {name}\n'
+        f"    FOR EACH ROW EXECUTE FUNCTION {function}()",
+        f'DROP TRIGGER IF EXISTS "{table}_changed" ON {name}',
+        f'CREATE TRIGGER "{table}_changed" AFTER UPDATE ON {name}\n'
+        f"    FOR EACH ROW WHEN (({_old_new('OLD')}) IS DISTINCT FROM ({_old_new('NEW')}))\n"
+        f"    EXECUTE FUNCTION {function}()",
+    ]
+
+
+def _old_new(row: str) -> str:
+    return ", ".join(f"{row}.{column}" for column in _NOTIFIED_COLUMNS.split(", "))
 
 
 def dump_data(data: Mapping[str, Any]) -> str:

@@ -3,8 +3,9 @@
 The contract a store implements is `fastapi_anchor.store`; this module is the rest an
 adapter needs, each name defined in the module its `__module__` gives:
 
-- the shared PostgreSQL table: `create_table_sql`, `quote_table`, `index_name`,
-  `DEFAULT_TABLE_NAME`, and the JSON encoding of `data` (`dump_data`, `load_data`);
+- the shared PostgreSQL table: `create_table_sql`, `upgrade_table_sql` (schema 1 to 2),
+  `notify_trigger_sql` and `notify_channel` (the change feed), `NEW_COLUMNS`, `quote_table`,
+  `index_name`, `DEFAULT_TABLE_NAME`, and the JSON encoding of `data` (`dump_data`, `load_data`);
 - failures: `store_error` turns a driver's error into the store error its SQLSTATE means
   (`classify`, `find_sqlstate`, `connection_lost` for the parts);
 - time: `DEFAULT_TIMEOUT`, the limit of every store call (`timeout=` on every adapter),
@@ -29,16 +30,21 @@ from fastapi_anchor.failures import (
 )
 from fastapi_anchor.schema import (
     DEFAULT_TABLE_NAME,
+    NEW_COLUMNS,
     create_table_sql,
     dump_data,
     index_name,
     load_data,
+    notify_channel,
+    notify_trigger_sql,
     quote_table,
+    upgrade_table_sql,
 )
 
 __all__ = [
     "DEFAULT_TABLE_NAME",
     "DEFAULT_TIMEOUT",
+    "NEW_COLUMNS",
     "Deadlines",
     "Failure",
     "call_limit",
@@ -54,9 +60,12 @@ __all__ = [
     "find_sqlstate",
     "index_name",
     "load_data",
+    "notify_channel",
+    "notify_trigger_sql",
     "quote_table",
     "skip_reset",
     "store_error",
+    "upgrade_table_sql",
     "utc_now",
 ]
 

@@ -75,7 +75,7 @@ def session_app(
 
     @app.get("/sessions")
     async def sessions(session: current) -> list[str]:
-        return [record.id for record in await anchor.sessions(session.user_id)]
+        return [device.handle for device in await anchor.sessions(session.user_id)]
 
     @app.post("/unchecked")
     async def unchecked(

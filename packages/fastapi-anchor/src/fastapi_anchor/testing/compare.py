@@ -110,10 +110,14 @@ def record_difference(expected: SessionRecord, actual: Any) -> str | None:
         want, got = getattr(expected, name), getattr(actual, name)
         if type(got) is not str or want != got:
             return f"{name}: {_pair(want, got)}"
-    for name in ("created_at", "expires_at"):
+    for name in ("created_at", "expires_at", "authenticated_at", "last_seen_at"):
         diff = timestamp_difference(name, getattr(expected, name), getattr(actual, name))
         if diff:
             return diff
+    for name in ("ip_address", "user_agent", "persistent"):
+        want, got = getattr(expected, name), getattr(actual, name)
+        if type(got) is not type(want) or want != got:
+            return f"{name}: {_pair(want, got)}"
     return json_difference(expected.data, actual.data)
 
 

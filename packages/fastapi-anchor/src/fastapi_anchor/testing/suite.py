@@ -7,6 +7,7 @@ import pytest
 from fastapi_anchor.testing.availability import AvailabilityRules
 from fastapi_anchor.testing.base import StoreT
 from fastapi_anchor.testing.concurrency import ConcurrencyRules
+from fastapi_anchor.testing.devices import DeviceRules
 from fastapi_anchor.testing.expiry import ExpiryRules
 from fastapi_anchor.testing.identity import IdentityRules
 from fastapi_anchor.testing.roundtrip import RoundTripRules
@@ -24,6 +25,7 @@ class SessionStoreSuite(
     IdentityRules[StoreT],
     UpdateRules[StoreT],
     UserRules[StoreT],
+    DeviceRules[StoreT],
     ExpiryRules[StoreT],
     SharingRules[StoreT],
     ConcurrencyRules[StoreT],
