@@ -48,9 +48,9 @@ class CountingStore(MemoryStore):
         self.calls["delete"] += 1
         return await super().delete(session_id)
 
-    async def delete_user(self, user_id: str) -> int:
+    async def delete_user(self, user_id: str, *, keep: str | None = None) -> int:
         self.calls["delete_user"] += 1
-        return await super().delete_user(user_id)
+        return await super().delete_user(user_id, keep=keep)
 
     async def list_user(self, user_id: str) -> list[SessionRecord]:
         self.calls["list_user"] += 1

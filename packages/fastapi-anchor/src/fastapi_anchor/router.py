@@ -1,6 +1,7 @@
 """`sessions_router`: the routes of a "your devices" page, ready to mount."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: FastAPI must see the `Depends` of the routes'
+# annotations, which name local variables.
 
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,7 +23,7 @@ class EndedSessions(BaseModel):
     ended: int
 
 
-def sessions_router(anchor: Anchor, *, prefix: str = "/sessions") -> APIRouter:
+def sessions_router(anchor: "Anchor", *, prefix: str = "/sessions") -> APIRouter:
     """Return routes listing and ending the current user's sessions, under `prefix`.
 
     - `GET {prefix}`: the user's live sessions (`DeviceSession`), most recently seen first.

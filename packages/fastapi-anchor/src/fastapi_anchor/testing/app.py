@@ -13,7 +13,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Any
 
 import httpx
-from fastapi import Depends, FastAPI, Response
+from fastapi import Depends, FastAPI, Request, Response
 
 from fastapi_anchor.anchor import Anchor
 from fastapi_anchor.store import SessionRecord
@@ -31,13 +31,15 @@ def session_app(
 
     Routes:
 
-    - `POST /login?user=alice`: logs `user` in with `login_data` (default `{"role": "reader"}`);
-      answers `{"user": ..., "session_id": ...}` (the stored id, a hash, never the token).
+    - `POST /login?user=alice`: logs `user` in with `login_data` (default `{"role": "reader"}`),
+      recording the client's address and user agent; answers `{"user": ..., "session_id": ...}`
+      (the stored id, a hash, never the token).
     - `GET /me`: `{"user": ..., "data": {...}}`, or 401 without a live session.
     - `GET /maybe`: `{"user": ...}`, `null` for an anonymous visitor.
     - `POST /logout`: ends the current session (if any) and clears the cookie.
     - `POST /logout-all`: ends every session of the current user; `{"ended": n}`.
-    - `GET /sessions`: the ids of the current user's sessions.
+    - `GET /sessions`, `DELETE /sessions/{handle}`, `POST /sessions/logout-others`: the
+      current user's devices (`anchor.sessions_router()`).
     - `POST /unchecked`: like `/me`, without the cross-site origin check.
 
     Args:
@@ -52,8 +54,8 @@ def session_app(
     maybe_current = Annotated[SessionRecord | None, Depends(anchor.optional_session)]
 
     @app.post("/login")
-    async def login(response: Response, user: str = "alice") -> dict[str, str]:
-        record = await anchor.login(response, user, data)
+    async def login(request: Request, response: Response, user: str = "alice") -> dict[str, str]:
+        record = await anchor.login(response, user, data, request=request)
         return {"user": record.user_id, "session_id": record.id}
 
     @app.get("/me")
@@ -73,16 +75,13 @@ def session_app(
     async def logout_all(session: current) -> dict[str, int]:
         return {"ended": await anchor.logout_all(session.user_id)}
 
-    @app.get("/sessions")
-    async def sessions(session: current) -> list[str]:
-        return [device.handle for device in await anchor.sessions(session.user_id)]
-
     @app.post("/unchecked")
     async def unchecked(
         session: Annotated[SessionRecord, Depends(anchor.dependency(check_origin=False))],
     ) -> dict[str, str]:
         return {"user": session.user_id}
 
+    app.include_router(anchor.sessions_router())
     return app
 
 
