@@ -229,7 +229,7 @@ async def test_a_refresh_writes_last_seen_in_the_same_update(clock: MovableClock
         headers = await login(client)
         clock.advance(timedelta(hours=3))  # past half the idle window and the hour
         assert (await client.get("/me", headers=headers)).status_code == 200
-    [(session_id, changes)] = store.updates
+    [(_, changes)] = store.updates
     assert changes == {
         "expires_at": clock.now + timedelta(hours=4),
         "data": None,
