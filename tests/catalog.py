@@ -60,16 +60,30 @@ SELECT 'rule', rulename FROM pg_rewrite WHERE ev_class = $1::regclass
 ORDER BY 1, 2
 """
 
+# Each trigger's definition and its function's body, the schema name removed.
+TRIGGERS_SQL = """
+SELECT t.tgname AS name,
+       replace(pg_get_triggerdef(t.oid), quote_ident($1) || '.', '') AS definition,
+       p.proname AS function, p.prosrc AS body
+FROM pg_trigger t
+JOIN pg_class c ON c.oid = t.tgrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_proc p ON p.oid = t.tgfoid
+WHERE n.nspname = $1 AND c.relname = $2 AND NOT t.tgisinternal
+ORDER BY t.tgname
+"""
+
 
 async def describe_table(conn: asyncpg.Connection, schema: str, table: str) -> dict[str, Any]:
     """Everything about `schema`.`table` that an adapter could get wrong: columns in order
     (type, length, precision, nullability, default, identity, collation), indexes (method,
     columns, uniqueness, predicate, definition), constraints, and what comes with the table
-    (owned sequences, triggers, rules)."""
+    (owned sequences, triggers with their definitions and function bodies, rules)."""
     return {
         "columns": [dict(row) for row in await conn.fetch(COLUMNS_SQL, schema, table)],
         "indexes": [dict(row) for row in await conn.fetch(INDEXES_SQL, schema, table)],
         "index definitions": [dict(row) for row in await conn.fetch(INDEXDEFS_SQL, schema, table)],
         "constraints": [dict(row) for row in await conn.fetch(CONSTRAINTS_SQL, schema, table)],
         "attached": [dict(row) for row in await conn.fetch(ATTACHED_SQL, f'"{schema}"."{table}"')],
+        "triggers": [dict(row) for row in await conn.fetch(TRIGGERS_SQL, schema, table)],
     }

@@ -184,7 +184,8 @@ async def test_every_adapter_creates_the_same_table(
     """Each adapter's own table creation gives exactly the table of `create_table_sql`.
 
     Columns (names, order, types, lengths, precision, nullability, defaults), constraints,
-    indexes (columns, method, uniqueness, predicate, names); no sequence, trigger or rule.
+    indexes (columns, method, uniqueness, predicate, names), the change-notification triggers
+    (definitions and function body); no sequence or rule.
     """
     reference = schemas["reference"]
     for statement in create_table_sql(DEFAULT_TABLE_NAME, reference):
@@ -212,6 +213,15 @@ async def test_every_adapter_creates_the_same_table(
         "data",
         "created_at",
         "expires_at",
+        "authenticated_at",
+        "last_seen_at",
+        "ip_address",
+        "user_agent",
+        "persistent",
+    ]
+    assert [trigger["name"] for trigger in expected["triggers"]] == [
+        f"{DEFAULT_TABLE_NAME}_changed",
+        f"{DEFAULT_TABLE_NAME}_ended",
     ]
 
 
