@@ -63,6 +63,26 @@ def test_sessions_lists_ids_dates_and_data_keys_never_tokens() -> None:
     assert "k" in output
 
 
+def test_sessions_shows_last_seen_address_and_client() -> None:
+    now = cli_target.NOW[0]
+    record = SessionRecord(
+        hash_token("device"),
+        "dora",
+        now,
+        now + timedelta(hours=1),
+        {},
+        last_seen_at=now + timedelta(minutes=30),
+        ip_address="2001:db8::7",
+        user_agent="Firefox/133",
+    )
+    anyio.run(cli_target.store.create, record)
+    code, output = invoke("sessions", "dora")
+    assert code == 0
+    [row] = [line for line in output.splitlines() if record.id in line]
+    for shown in ("2030-01-01T00:30:00+00:00", "2001:db8::7", "Firefox/133"):
+        assert shown in row
+
+
 def test_revoke_a_user_and_one_session() -> None:
     first, _ = add("alice", 2, expired=False)
     code, output = invoke("revoke", "--session", first.id)

@@ -138,20 +138,24 @@ def cleanup(
 
 @app.command()
 def sessions(ctx: typer.Context, user_id: str) -> None:
-    """List a user's sessions: stored id, created, expires and data keys (never tokens)."""
+    """List a user's sessions: stored id, times, login address and client (never tokens)."""
 
     async def action(target: Target) -> None:
         records = sorted(await target.store.list_user(user_id), key=lambda r: r.created_at)
         now = target.clock()
         table = Table(title=f"sessions of {user_id}: {len(records)}")
-        for column in ("stored id", "created (UTC)", "expires (UTC)", "state", "data keys"):
+        columns = ("stored id", "created (UTC)", "last seen (UTC)", "expires (UTC)", "state")
+        for column in (*columns, "address", "client", "data keys"):
             table.add_column(column)
         for record in records:
             table.add_row(
                 record.id,
                 record.created_at.isoformat(timespec="seconds"),
+                record.last_seen_at.isoformat(timespec="seconds"),
                 record.expires_at.isoformat(timespec="seconds"),
                 "expired" if record.expires_at <= now else "live",
+                record.ip_address or "-",
+                record.user_agent or "-",
                 ", ".join(sorted(record.data)) or "-",
             )
         out.print(table)
