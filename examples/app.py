@@ -19,7 +19,7 @@ from datetime import timedelta
 from html import escape
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Form, Response
+from fastapi import Depends, FastAPI, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from fastapi_anchor import Anchor, MemoryStore, SessionRecord, SessionStore
@@ -79,7 +79,7 @@ PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>FastAPI Anchor example</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}}
 form,button{{margin:.5rem 0}} input{{display:block;margin:.25rem 0 .75rem;padding:.3rem}}
-.error{{color:#b00}} pre{{background:#f4f4f4;padding:.75rem;overflow:auto}}</style></head>
+.error{{color:#b00}} li{{margin:.4rem 0}} li button{{margin:0 .5rem}}</style></head>
 <body><h1>FastAPI Anchor</h1>{body}</body></html>"""
 
 LOGIN_FORM = """<p>Log in as <code>alice</code> / <code>wonderland</code> or
@@ -92,16 +92,35 @@ LOGIN_FORM = """<p>Log in as <code>alice</code> / <code>wonderland</code> or
 ACCOUNT = """<p id="greeting">Logged in as <strong>{user}</strong>.</p>
 <button id="logout" type="button">Log out</button>
 <button id="logout-everywhere" type="button">Log out everywhere</button>
-<h2>Your sessions</h2><pre id="sessions">loading...</pre>
+<h2>Your devices</h2><ul id="devices"><li>loading...</li></ul>
+<button id="logout-others" type="button">Log out other devices</button>
 <script>
-async function post(path) {{
-  await fetch(path, {{method: "POST"}});
+async function send(method, path) {{
+  await fetch(path, {{method}});
   location.reload();
 }}
-document.getElementById("logout").onclick = () => post("/logout");
-document.getElementById("logout-everywhere").onclick = () => post("/logout-everywhere");
-fetch("/sessions").then(r => r.json()).then(s => {{
-  document.getElementById("sessions").textContent = JSON.stringify(s, null, 2);
+document.getElementById("logout").onclick = () => send("POST", "/logout");
+document.getElementById("logout-everywhere").onclick = () => send("POST", "/logout-everywhere");
+document.getElementById("logout-others").onclick = () => send("POST", "/sessions/logout-others");
+fetch("/sessions").then(r => r.json()).then(devices => {{
+  const list = document.getElementById("devices");
+  list.replaceChildren(...devices.map(d => {{
+    const item = document.createElement("li");  // textContent: the user agent is untrusted
+    item.dataset.handle = d.handle;
+    item.className = d.current ? "current" : "other";
+    const seen = new Date(d.last_seen_at).toLocaleString();
+    item.textContent = `${{d.user_agent || "unknown client"}} from ${{d.ip_address || "?"}}, ` +
+      `last seen ${{seen}} `;
+    if (d.current) {{
+      item.append("(this device)");
+    }} else {{
+      const end = document.createElement("button");
+      end.textContent = "End";
+      end.onclick = () => send("DELETE", `/sessions/${{d.handle}}`);
+      item.append(end);
+    }}
+    return item;
+  }}));
 }});
 </script>"""
 
@@ -117,14 +136,14 @@ async def home(session: MaybeSession, error: str | None = None) -> str:
 
 @app.post("/login")
 async def login(
-    username: Annotated[str, Form()], password: Annotated[str, Form()]
+    request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()]
 ) -> RedirectResponse:
     """Check the form's credentials, start a session and go back to the home page."""
     expected = USERS.get(username)
     if expected is None or not hmac.compare_digest(password, expected):
         return RedirectResponse("/?error=1", status_code=303)
     response = RedirectResponse("/", status_code=303)
-    await anchor.login(response, username, {"login_method": "password"})
+    await anchor.login(response, username, {"login_method": "password"}, request=request)
     return response
 
 
@@ -139,18 +158,8 @@ async def me(session: CurrentSession) -> dict[str, Any]:
     }
 
 
-@app.get("/sessions")
-async def my_sessions(session: CurrentSession) -> list[dict[str, Any]]:
-    """The user's live sessions (never their tokens)."""
-    return [
-        {
-            "id": record.id[:8],
-            "current": record.id == session.id,
-            "created_at": record.created_at.isoformat(),
-            "expires_at": record.expires_at.isoformat(),
-        }
-        for record in await anchor.sessions(session.user_id)
-    ]
+# GET /sessions (the user's devices), DELETE /sessions/{handle}, POST /sessions/logout-others.
+app.include_router(anchor.sessions_router())
 
 
 @app.post("/logout")

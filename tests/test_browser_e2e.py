@@ -73,7 +73,7 @@ def test_login_cookie_hidden_from_scripts_logout_and_replay(browser: Any, base_u
         log_in(page, base_url)
         assert "Logged in as alice" in page.inner_text("#greeting")
         ARTIFACTS.mkdir(exist_ok=True)
-        page.wait_for_function("document.getElementById('sessions').textContent.includes('[')")
+        page.wait_for_selector("#devices li.current")
         page.screenshot(path=str(ARTIFACTS / "browser-logged-in.png"), full_page=True)
 
         [cookie] = [c for c in context.cookies() if c["name"] == "session"]
@@ -111,6 +111,33 @@ def test_log_out_everywhere_ends_the_other_browser(browser: Any, base_url: str) 
         assert status_of(phone_page, f"{base_url}/me") == 401
         phone_page.goto(f"{base_url}/")
         assert phone_page.locator("form[action='/login']").count() == 1
+    finally:
+        laptop.close()
+        phone.close()
+
+
+def test_devices_page_ends_the_other_browser_session(browser: Any, base_url: str) -> None:
+    laptop = browser.new_context(user_agent="Laptop-Browser/1.0")
+    phone = browser.new_context(user_agent="Phone-Browser/2.0")
+    try:
+        laptop_page, phone_page = laptop.new_page(), phone.new_page()
+        log_in(phone_page, base_url)
+        log_in(laptop_page, base_url)
+        laptop_page.wait_for_selector("#devices li.other")
+        other = laptop_page.locator("#devices li.other")
+        assert other.count() == 1
+        assert "Phone-Browser/2.0 from 127.0.0.1" in other.inner_text()
+        assert "Laptop-Browser/1.0" in laptop_page.inner_text("#devices li.current")
+        ARTIFACTS.mkdir(exist_ok=True)
+        laptop_page.screenshot(path=str(ARTIFACTS / "browser-devices.png"), full_page=True)
+
+        with laptop_page.expect_navigation():
+            other.locator("button").click()
+        laptop_page.wait_for_selector("#devices li.current")
+        assert laptop_page.locator("#devices li.other").count() == 0
+
+        assert status_of(phone_page, f"{base_url}/me") == 401
+        assert status_of(laptop_page, f"{base_url}/me") == 200
     finally:
         laptop.close()
         phone.close()

@@ -53,7 +53,8 @@ def test_login_me_sessions_logout_replay(client: TestClient) -> None:
     assert me["data"] == {"login_method": "password"}
     [listed] = client.get("/sessions").json()
     assert listed["current"] is True
-    assert len(listed["id"]) == 8
+    assert len(listed["handle"]) == 16
+    assert listed["user_agent"] == "testclient"  # Starlette's TestClient sends this
     old = client.cookies["session"]
     assert client.post("/logout").json() == {"ok": True}
     client.cookies.clear()

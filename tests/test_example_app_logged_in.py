@@ -33,7 +33,7 @@ def test_login_client_gives_a_real_session_with_data(
     assert me["user_id"] == "carol"
     assert me["data"] == {"role": "admin"}
     [listed] = client.get("/sessions").json()
-    assert listed["id"] == record.id[:8]
+    assert listed["handle"] == record.id[:16]
 
 
 def test_the_fixture_logs_in_and_logout_everywhere_works(
