@@ -3,9 +3,16 @@
 Public names are re-exported here; each is defined in the module named by its `__module__`.
 """
 
-from fastapi_anchor.anchor import Anchor, OptionalSessionDependency, SessionDependency
+from fastapi_anchor.anchor import (
+    Anchor,
+    OptionalSessionDependency,
+    OriginCheck,
+    RecentSessionDependency,
+    SessionDependency,
+)
 from fastapi_anchor.cookies import CookieSettings, CookieSigner
 from fastapi_anchor.csrf import OriginPolicy
+from fastapi_anchor.devices import DeviceSession
 from fastapi_anchor.exceptions import (
     AnchorError,
     ConfigurationError,
@@ -28,9 +35,12 @@ __all__ = [
     "ConfigurationError",
     "CookieSettings",
     "CookieSigner",
+    "DeviceSession",
     "MemoryStore",
     "OptionalSessionDependency",
+    "OriginCheck",
     "OriginPolicy",
+    "RecentSessionDependency",
     "SessionDependency",
     "SessionExists",
     "SessionRecord",

@@ -34,7 +34,14 @@ from fastapi_anchor.logs import FailureLog
 from fastapi_anchor.store import SessionRecord, SessionStore
 from fastapi_anchor.tokens import hash_token, new_token
 
-__all__ = ["Anchor", "OptionalSessionDependency", "SessionDependency"]
+__all__ = [
+    "REAUTHENTICATION_REQUIRED",
+    "Anchor",
+    "OptionalSessionDependency",
+    "OriginCheck",
+    "RecentSessionDependency",
+    "SessionDependency",
+]
 
 _NO_SESSION_ID = "0" * 64  # a well-formed id no token hashes to in practice: for check()
 
@@ -110,6 +117,11 @@ class Anchor:
         """Dependency giving the current `SessionRecord`; 401 without a valid session."""
         self.optional_session = OptionalSessionDependency(self)
         """Dependency giving the current `SessionRecord`, or None for an anonymous visitor."""
+        self.check_origin = OriginCheck(self.origin_policy)
+        """Dependency refusing a cross-site unsafe request (403) on a route without a session.
+
+        Put it on the login route (`dependencies=[Depends(anchor.check_origin)]`): a
+        cross-site form could otherwise log the victim into the attacker's account."""
 
     def dependency(self, *, check_origin: bool = True) -> SessionDependency:
         """Return a required-session dependency; `check_origin=False` turns CSRF off for it.
@@ -128,6 +140,7 @@ class Anchor:
         request: Request | None = None,
         ip_address: str | None = None,
         user_agent: str | None = None,
+        persistent: bool = True,
     ) -> SessionRecord:
         """Start a new session for `user_id` and set its cookie on `response`.
 
@@ -138,6 +151,10 @@ class Anchor:
         Pass the login `request` to record the client's address and user agent for the
         user's devices page (behind a proxy, see `fastapi_anchor.devices.client_address`);
         `ip_address` and `user_agent` given explicitly win over the request's.
+
+        `persistent=False` ("remember me" unticked) sets a browser-session cookie, without
+        Max-Age or Expires, which the browser drops when it closes; the server enforces the
+        same deadlines either way, and refreshes keep the cookie's kind.
         """
         if not isinstance(user_id, str) or not user_id:
             raise TypeError(f"user_id must be a non-empty str, got {user_id!r}")
@@ -160,6 +177,7 @@ class Anchor:
                 last_seen_at=now,
                 ip_address=ip_address,
                 user_agent=user_agent,
+                persistent=persistent,
             )
             try:
                 await self.store.create(record)
@@ -249,6 +267,85 @@ class Anchor:
         now = self.clock()
         return [r for r in records if self._is_live(r, now)]
 
+    async def rotate(
+        self, response: Response, session: SessionRecord, *, reauthenticated: bool = False
+    ) -> SessionRecord:
+        """Give `session` a new token and end the old one; return the new record.
+
+        Call it when the session's privileges change (a role granted, a sudo mode entered):
+        a token seen before the change stops working at once. Login already mints a new
+        token. The new session keeps the user, data, `created_at`, `authenticated_at` (now,
+        with `reauthenticated=True`), deadlines and cookie kind.
+
+        Two rotations of one session at once leave exactly one of the new sessions live: the
+        one that ended the old session keeps its new one, the other removes its own and sets
+        no cookie. A session that ended meanwhile (logout) is not brought back: 401.
+        """
+        now = self.clock()
+        changes: dict[str, Any] = {"last_seen_at": now}
+        if reauthenticated:
+            changes["authenticated_at"] = now
+        for _attempt in range(3):
+            token = new_token()
+            record = replace(session, id=hash_token(token), **changes)
+            try:
+                await self.store.create(record)
+                break
+            except SessionExists:  # pragma: no cover - 256 random bits colliding
+                continue
+            except StoreError as exc:
+                self._store_failed(exc, "create")
+        else:  # pragma: no cover
+            raise SessionExists("could not mint a unique session id")
+        try:
+            ended_old = await self.store.delete(session.id)
+        except StoreError as exc:
+            await self._discard(record.id)
+            self._store_failed(exc, "delete")
+        if not ended_old:  # rotated or logged out by another request: keep one session only
+            await self._discard(record.id)
+            raise _not_authenticated()
+        self._set_cookie(response, token, record, now)
+        return record
+
+    async def reauthenticated(self, response: Response, session: SessionRecord) -> SessionRecord:
+        """Record that the user just proved their credentials again; rotate the token.
+
+        Call it after checking the password on a "confirm your password" form: routes behind
+        `recent_session(...)` pass again for their `max_age`.
+        """
+        return await self.rotate(response, session, reauthenticated=True)
+
+    async def credentials_changed(
+        self, response: Response, session: SessionRecord
+    ) -> SessionRecord:
+        """After a password (or email) change: end every other session, rotate this one.
+
+        Returns the new current session, re-authenticated now (the user just proved the
+        new credentials). Store the new credentials first.
+        """
+        await self.logout_all(session.user_id, keep=session)
+        return await self.rotate(response, session, reauthenticated=True)
+
+    def recent_session(self, max_age: timedelta) -> RecentSessionDependency:
+        """Return a dependency passing only sessions whose credentials were proved recently.
+
+        The session must have been authenticated (login or `reauthenticated`) within
+        `max_age`, else 403 with the reason `reauthentication_required` in the body and the
+        `X-Anchor-Reason` header, so a front end knows to ask for the password. Measured from
+        `authenticated_at`, never from `created_at`, and always read from the store.
+        """
+        if max_age <= timedelta(0):
+            raise ConfigurationError(f"max_age must be positive, got {max_age}")
+        return RecentSessionDependency(self, max_age)
+
+    async def _discard(self, session_id: str) -> None:
+        """Best effort: remove a session this request created and will not hand out."""
+        try:
+            await self.store.delete(session_id)
+        except StoreError as exc:
+            self.failure_log.record(exc, "delete")
+
     async def update_data(self, session: SessionRecord, data: Mapping[str, Any]) -> SessionRecord:
         """Replace the data of `session`; 401 if it has ended meanwhile."""
         try:
@@ -293,7 +390,7 @@ class Anchor:
         if value is None:
             return None
         if check_origin and not self.origin_policy.allows(request):
-            raise HTTPException(403, detail="Cross-site request refused (origin not allowed)")
+            raise _cross_site()
         verified = self.signer.unsign(value)
         if verified is None:
             return None
@@ -355,6 +452,9 @@ class Anchor:
     def _set_cookie(
         self, response: Response, token: str, record: SessionRecord, now: datetime
     ) -> None:
+        if not record.persistent:  # a browser-session cookie: no Max-Age, no Expires
+            self.cookie.set_on(response, self.signer.sign(token), max_age=None)
+            return
         max_age = self.cookie.max_age
         if max_age is None:
             deadline = record.expires_at
@@ -414,6 +514,10 @@ def raise_store_failure(exc: StoreError, retry_after: int) -> NoReturn:
     raise exc
 
 
+def _cross_site() -> HTTPException:
+    return HTTPException(403, detail="Cross-site request refused (origin not allowed)")
+
+
 def _not_authenticated() -> HTTPException:
     return HTTPException(401, detail="Not authenticated", headers={"WWW-Authenticate": "Cookie"})
 
@@ -445,6 +549,51 @@ class SessionDependency(_CookieScheme):
         if record is None:
             raise _not_authenticated()
         return record
+
+
+REAUTHENTICATION_REQUIRED = "reauthentication_required"
+"""The reason `recent_session` gives with its 403, in the body and `X-Anchor-Reason`."""
+
+
+class RecentSessionDependency(_CookieScheme):
+    """FastAPI dependency giving the current session if its credentials were proved recently.
+
+    401 without a session; 403 with reason `reauthentication_required` when the last proof
+    (login or re-authentication) is older than `max_age`. Make it with `anchor.recent_session`.
+    """
+
+    def __init__(self, anchor: Anchor, max_age: timedelta) -> None:
+        super().__init__(anchor, check_origin=True)
+        self.max_age = max_age
+
+    async def __call__(self, request: Request, response: Response) -> SessionRecord:
+        """Return the live, recently authenticated session of the request, or raise."""
+        record = await self.anchor.authenticate(request, response)
+        if record is None:
+            raise _not_authenticated()
+        if self.anchor.clock() - record.authenticated_at > self.max_age:
+            raise HTTPException(
+                403,
+                detail={
+                    "reason": REAUTHENTICATION_REQUIRED,
+                    "message": "Confirm your credentials to continue",
+                    "max_age_seconds": int(self.max_age.total_seconds()),
+                },
+                headers={"X-Anchor-Reason": REAUTHENTICATION_REQUIRED},
+            )
+        return record
+
+
+class OriginCheck:
+    """FastAPI dependency: 403 for an unsafe cross-site request, session or not."""
+
+    def __init__(self, policy: OriginPolicy) -> None:
+        self.policy = policy
+
+    async def __call__(self, request: Request) -> None:
+        """Refuse the request unless it is safe or comes from the app's own or a trusted origin."""
+        if not self.policy.allows(request):
+            raise _cross_site()
 
 
 class OptionalSessionDependency(_CookieScheme):
