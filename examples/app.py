@@ -19,10 +19,12 @@ from datetime import timedelta
 from html import escape
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Form, Request, Response
+from fastapi import Depends, FastAPI, Form, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel, Field
 
 from fastapi_anchor import Anchor, MemoryStore, SessionRecord, SessionStore
+from fastapi_anchor.anchor import REAUTHENTICATION_REQUIRED
 
 # Demo accounts. A real app checks a password hash from its user table.
 USERS = {"alice": "wonderland", "bob": "builder"}
@@ -74,6 +76,9 @@ if os.environ.get("ANCHOR_EXAMPLE_WORKER_HEADER"):
 
 CurrentSession = Annotated[SessionRecord, Depends(anchor.session)]
 MaybeSession = Annotated[SessionRecord | None, Depends(anchor.optional_session)]
+# Changing the password needs a password proved in the last 5 minutes (a test may shorten it).
+REAUTHENTICATE_AFTER = timedelta(seconds=int(os.environ.get("ANCHOR_EXAMPLE_REAUTH_SECONDS", 300)))
+RecentSession = Annotated[SessionRecord, Depends(anchor.recent_session(REAUTHENTICATE_AFTER))]
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>FastAPI Anchor example</title>
@@ -87,14 +92,51 @@ LOGIN_FORM = """<p>Log in as <code>alice</code> / <code>wonderland</code> or
 <form method="post" action="/login">
 <label>User <input name="username" autocomplete="username" required></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required>
-</label><button type="submit">Log in</button></form>"""
+</label><label><input name="remember" type="checkbox" value="true" checked
+style="display:inline"> Remember me</label>
+<button type="submit">Log in</button></form>"""
 
 ACCOUNT = """<p id="greeting">Logged in as <strong>{user}</strong>.</p>
 <button id="logout" type="button">Log out</button>
 <button id="logout-everywhere" type="button">Log out everywhere</button>
 <h2>Your devices</h2><ul id="devices"><li>loading...</li></ul>
 <button id="logout-others" type="button">Log out other devices</button>
+<h2>Change password</h2>
+<form id="change-password"><label>New password <input name="new_password" type="password"
+autocomplete="new-password" minlength="8" required></label>
+<button type="submit">Change password</button></form>
+<form id="confirm" hidden><p>Confirm your current password to continue.</p>
+<label>Current password <input name="password" type="password" autocomplete="current-password"
+required></label><button type="submit">Confirm</button></form>
+<p id="password-status" role="status"></p>
 <script>
+const changeForm = document.getElementById("change-password");
+const confirmForm = document.getElementById("confirm");
+const passwordStatus = document.getElementById("password-status");
+async function postJson(path, body) {{
+  return fetch(path, {{method: "POST", headers: {{"content-type": "application/json"}},
+                       body: JSON.stringify(body)}});
+}}
+async function changePassword() {{
+  const response = await postJson("/password", {{new_password: changeForm.new_password.value}});
+  if (response.headers.get("x-anchor-reason") === "{reauthentication_required}") {{
+    confirmForm.hidden = false;  // the login is too old for this: ask for the password again
+    confirmForm.password.focus();
+    return;
+  }}
+  const answer = await response.json();
+  passwordStatus.textContent = response.ok
+    ? `Password changed; ${{answer.other_sessions_ended}} other session(s) ended.`
+    : `Not changed: ${{JSON.stringify(answer.detail)}}`;
+}}
+changeForm.onsubmit = event => {{ event.preventDefault(); changePassword(); }};
+confirmForm.onsubmit = async event => {{
+  event.preventDefault();
+  const response = await postJson("/confirm-password", {{password: confirmForm.password.value}});
+  if (!response.ok) {{ passwordStatus.textContent = "Wrong password."; return; }}
+  confirmForm.hidden = true;
+  changePassword();
+}};
 async function send(method, path) {{
   await fetch(path, {{method}});
   location.reload();
@@ -131,20 +173,65 @@ async def home(session: MaybeSession, error: str | None = None) -> str:
     if session is None:
         message = '<p class="error">Wrong user or password.</p>' if error else ""
         return PAGE.format(body=LOGIN_FORM.format(error=message))
-    return PAGE.format(body=ACCOUNT.format(user=escape(session.user_id)))
+    account = ACCOUNT.format(
+        user=escape(session.user_id), reauthentication_required=REAUTHENTICATION_REQUIRED
+    )
+    return PAGE.format(body=account)
 
 
-@app.post("/login")
-async def login(
-    request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()]
-) -> RedirectResponse:
-    """Check the form's credentials, start a session and go back to the home page."""
+def password_matches(username: str, password: str) -> bool:
     expected = USERS.get(username)
-    if expected is None or not hmac.compare_digest(password, expected):
+    return expected is not None and hmac.compare_digest(password.encode(), expected.encode())
+
+
+@app.post("/login", dependencies=[Depends(anchor.check_origin)])  # no login CSRF
+async def login(
+    request: Request,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    remember: Annotated[bool, Form()] = False,
+) -> RedirectResponse:
+    """Check the form's credentials, start a session and go back to the home page.
+
+    Without "remember me" the cookie is a browser-session cookie, gone when the browser closes.
+    """
+    if not password_matches(username, password):
         return RedirectResponse("/?error=1", status_code=303)
     response = RedirectResponse("/", status_code=303)
-    await anchor.login(response, username, {"login_method": "password"}, request=request)
+    await anchor.login(
+        response, username, {"login_method": "password"}, request=request, persistent=remember
+    )
     return response
+
+
+class PasswordConfirmation(BaseModel):
+    password: str
+
+
+class NewPassword(BaseModel):
+    new_password: str = Field(min_length=8)
+
+
+@app.post("/confirm-password")
+async def confirm_password(
+    body: PasswordConfirmation, response: Response, session: CurrentSession
+) -> dict[str, bool]:
+    """Re-authenticate: check the password again, then mark the session (with a new token)."""
+    if not password_matches(session.user_id, body.password):
+        raise HTTPException(400, detail="Wrong password")
+    await anchor.reauthenticated(response, session)
+    return {"ok": True}
+
+
+@app.post("/password")
+async def change_password(
+    body: NewPassword, response: Response, session: RecentSession
+) -> dict[str, int]:
+    """Change the password (demo: in memory), end every other session, rotate this one."""
+    ended = len(await anchor.sessions(session.user_id)) - 1
+    USERS[session.user_id] = body.new_password
+    await anchor.credentials_changed(response, session)
+    return {"other_sessions_ended": ended}
 
 
 @app.get("/me")

@@ -52,10 +52,18 @@ def base_url() -> Iterator[str]:
         yield url
 
 
-def log_in(page: Any, base_url: str, user: str = "alice", password: str = "wonderland") -> None:
+def log_in(
+    page: Any,
+    base_url: str,
+    user: str = "alice",
+    password: str = "wonderland",
+    *,
+    remember: bool = True,
+) -> None:
     page.goto(f"{base_url}/")
     page.fill("input[name=username]", user)
     page.fill("input[name=password]", password)
+    page.set_checked("input[name=remember]", remember)
     page.click("button[type=submit]")
     page.wait_for_selector("#greeting")
 
@@ -141,3 +149,46 @@ def test_devices_page_ends_the_other_browser_session(browser: Any, base_url: str
     finally:
         laptop.close()
         phone.close()
+
+
+def test_remember_me_off_gives_a_browser_session_cookie(browser: Any, base_url: str) -> None:
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        log_in(page, base_url, remember=False)
+        [cookie] = [c for c in context.cookies() if c["name"] == "session"]
+        assert cookie["expires"] == -1  # Chromium's mark of a session cookie
+        page.goto(f"{base_url}/")
+        page.click("#logout")
+        page.wait_for_selector("form[action='/login']")
+        log_in(page, base_url, remember=True)
+        [cookie] = [c for c in context.cookies() if c["name"] == "session"]
+        assert cookie["expires"] > 0
+    finally:
+        context.close()
+
+
+def test_changing_the_password_asks_for_it_again(browser: Any) -> None:
+    with live_server("examples.app:app", env={"ANCHOR_EXAMPLE_REAUTH_SECONDS": "1"}) as url:
+        laptop, phone = browser.new_context(), browser.new_context()
+        try:
+            page, phone_page = laptop.new_page(), phone.new_page()
+            log_in(phone_page, url)
+            log_in(page, url)
+            page.wait_for_timeout(1500)  # the login is now older than the app allows
+            page.fill("input[name=new_password]", "looking-glass")
+            page.click("#change-password button")
+            page.wait_for_selector("#confirm:not([hidden])")
+            page.fill("#confirm input[name=password]", "wonderland")
+            page.click("#confirm button")
+            page.wait_for_function(
+                "document.getElementById('password-status').textContent.includes('changed')"
+            )
+            assert "1 other session(s) ended" in page.inner_text("#password-status")
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "browser-password.png"), full_page=True)
+            assert status_of(phone_page, f"{url}/me") == 401
+            assert status_of(page, f"{url}/me") == 200
+        finally:
+            laptop.close()
+            phone.close()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -91,3 +93,54 @@ def test_cross_site_logout_everywhere_is_refused(client: TestClient) -> None:
     response = client.post("/logout-everywhere", headers={"origin": "https://evil.example"})
     assert response.status_code == 403
     assert client.get("/me").status_code == 200
+
+
+def test_login_refuses_a_cross_site_form(client: TestClient) -> None:
+    response = client.post(
+        "/login",
+        data={"username": "alice", "password": "wonderland"},
+        headers={"origin": "https://evil.example"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 403
+    assert "set-cookie" not in response.headers
+
+
+def test_without_remember_me_the_cookie_ends_with_the_browser(client: TestClient) -> None:
+    remembered = client.post(
+        "/login",
+        data={"username": "alice", "password": "wonderland", "remember": "true"},
+        follow_redirects=False,
+    )
+    assert "max-age=" in remembered.headers["set-cookie"].lower()
+    client.cookies.clear()
+    forgotten = client.post(
+        "/login", data={"username": "alice", "password": "wonderland"}, follow_redirects=False
+    )
+    header = forgotten.headers["set-cookie"].lower()
+    assert "max-age" not in header
+    assert "expires" not in header
+
+
+def test_changing_the_password_asks_again_when_the_login_is_old(app_module: object) -> None:
+    example: Any = app_module
+    app, anchor = example.app, example.anchor
+    with (
+        TestClient(app, base_url="https://testserver") as laptop,
+        TestClient(app, base_url="https://testserver") as phone,
+    ):
+        log_in(laptop)
+        log_in(phone)
+        started = anchor.clock()
+        anchor.clock = lambda: started + timedelta(minutes=6)  # the login is now 6 minutes old
+        stale = laptop.post("/password", json={"new_password": "looking-glass"})
+        assert stale.status_code == 403
+        assert stale.headers["x-anchor-reason"] == "reauthentication_required"
+        assert laptop.post("/confirm-password", json={"password": "nope"}).status_code == 400
+        assert laptop.post("/confirm-password", json={"password": "wonderland"}).status_code == 200
+        changed = laptop.post("/password", json={"new_password": "looking-glass"})
+        assert changed.json() == {"other_sessions_ended": 1}
+        assert phone.get("/me").status_code == 401
+        assert laptop.get("/me").status_code == 200
+        laptop.cookies.clear()
+        log_in(laptop, "alice", "looking-glass")
