@@ -25,7 +25,7 @@ def test_quick_start_login_me_logout_replay() -> None:
     app = readme_quick_start()["app"]
     with TestClient(app, base_url="https://testserver") as client:
         assert client.get("/me").status_code == 401
-        assert client.post("/login", params={"user_id": "alice"}).json() == {"ok": True}
+        assert client.post("/login", json={"username": "alice", "password": "x"}).json() == {"ok": True}
         assert client.get("/me").json() == {"user_id": "alice"}
         old = client.cookies["session"]
         assert client.post("/logout").json() == {"ok": True}
@@ -39,7 +39,19 @@ def test_quick_start_logout_everywhere() -> None:
         TestClient(app, base_url="https://testserver") as laptop,
         TestClient(app, base_url="https://testserver") as phone,
     ):
-        laptop.post("/login", params={"user_id": "alice"})
-        phone.post("/login", params={"user_id": "alice"})
+        laptop.post("/login", json={"username": "alice", "password": "x"})
+        phone.post("/login", json={"username": "alice", "password": "x"})
         assert phone.post("/logout-everywhere").json() == {"ended": 2}
         assert laptop.get("/me").status_code == 401
+
+
+def test_quick_start_refuses_a_cross_site_login() -> None:
+    app = readme_quick_start()["app"]
+    with TestClient(app, base_url="https://testserver") as client:
+        response = client.post(
+            "/login",
+            json={"username": "alice", "password": "x"},
+            headers={"origin": "https://evil.example"},
+        )
+        assert response.status_code == 403
+        assert "session" not in client.cookies
