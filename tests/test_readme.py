@@ -25,7 +25,8 @@ def test_quick_start_login_me_logout_replay() -> None:
     app = readme_quick_start()["app"]
     with TestClient(app, base_url="https://testserver") as client:
         assert client.get("/me").status_code == 401
-        assert client.post("/login", json={"username": "alice", "password": "x"}).json() == {"ok": True}
+        credentials = {"username": "alice", "password": "x"}
+        assert client.post("/login", json=credentials).json() == {"ok": True}
         assert client.get("/me").json() == {"user_id": "alice"}
         old = client.cookies["session"]
         assert client.post("/logout").json() == {"ok": True}

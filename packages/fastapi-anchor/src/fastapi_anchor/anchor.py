@@ -31,6 +31,7 @@ from fastapi_anchor.exceptions import (
     TableMissing,
 )
 from fastapi_anchor.logs import FailureLog
+from fastapi_anchor.sockets import SocketRegistry, WebSocketSessionDependency
 from fastapi_anchor.store import SessionRecord, SessionStore
 from fastapi_anchor.tokens import hash_token, new_token
 
@@ -117,6 +118,12 @@ class Anchor:
         """Dependency giving the current `SessionRecord`; 401 without a valid session."""
         self.optional_session = OptionalSessionDependency(self)
         """Dependency giving the current `SessionRecord`, or None for an anonymous visitor."""
+        self.sockets = SocketRegistry(self)
+        """The open WebSockets of sessions, closed when their session ends."""
+        self.websocket_session = WebSocketSessionDependency(self)
+        """WebSocket dependency giving the handshake's session; closes 1008 without one."""
+        self.optional_websocket_session = WebSocketSessionDependency(self, optional=True)
+        """WebSocket dependency giving the handshake's session, or None when anonymous."""
         self.check_origin = OriginCheck(self.origin_policy)
         """Dependency refusing a cross-site unsafe request (403) on a route without a session.
 
@@ -199,6 +206,7 @@ class Anchor:
                 await self.store.delete(session.id)
             except StoreError as exc:
                 self._store_failed(exc, "delete")
+            await self.sockets.end_session(session.id, "Logged out")
         self.clear_cookie(response)
 
     async def logout_all(self, user_id: str, *, keep: SessionRecord | None = None) -> int:
@@ -207,18 +215,21 @@ class Anchor:
         With `keep` (the current session, after a password change say), every session of
         the user but that one ends.
         """
+        kept = None if keep is None else keep.id
         try:
-            if keep is None:
-                return await self.store.delete_user(user_id)
-            if self._deletes_with_keep:
-                return await self.store.delete_user(user_id, keep=keep.id)
-            ended = 0
-            for record in await self.store.list_user(user_id):
-                if record.id != keep.id:
-                    ended += await self.store.delete(record.id)
-            return ended
+            if kept is None:
+                ended = await self.store.delete_user(user_id)
+            elif self._deletes_with_keep:
+                ended = await self.store.delete_user(user_id, keep=kept)
+            else:
+                ended = 0
+                for record in await self.store.list_user(user_id):
+                    if record.id != kept:
+                        ended += await self.store.delete(record.id)
         except StoreError as exc:
             self._store_failed(exc, "delete_user")
+        await self.sockets.end_user(user_id, "Logged out everywhere", keep=kept)
+        return ended
 
     async def sessions(
         self, user_id: str, *, current: SessionRecord | None = None
@@ -245,9 +256,11 @@ class Anchor:
         for record in await self._live_sessions(user_id):
             if handle in (record.id, handle_of(record.id)):
                 try:
-                    return await self.store.delete(record.id)
+                    ended = await self.store.delete(record.id)
                 except StoreError as exc:
                     self._store_failed(exc, "delete")
+                await self.sockets.end_session(record.id, "Session revoked")
+                return ended
         return False
 
     def sessions_router(self, *, prefix: str = "/sessions") -> APIRouter:
@@ -305,6 +318,7 @@ class Anchor:
         if not ended_old:  # rotated or logged out by another request: keep one session only
             await self._discard(record.id)
             raise _not_authenticated()
+        await self.sockets.end_session(session.id, "Session rotated")
         self._set_cookie(response, token, record, now)
         return record
 
@@ -415,6 +429,16 @@ class Anchor:
             self._set_cookie(response, token, record, now)
         return record
 
+    def deadline(self, record: SessionRecord) -> datetime:
+        """When `record` ends unless used: its idle deadline, or the absolute one if sooner."""
+        if self.absolute_timeout is None:
+            return record.expires_at
+        return min(record.expires_at, record.created_at + self.absolute_timeout)
+
+    def is_live(self, record: SessionRecord) -> bool:
+        """Whether `record` has not yet expired (idle or absolute) by the clock."""
+        return self._is_live(record, self.clock())
+
     def _is_live(self, record: SessionRecord, now: datetime) -> bool:
         if now >= record.expires_at:
             return False
@@ -457,10 +481,7 @@ class Anchor:
             return
         max_age = self.cookie.max_age
         if max_age is None:
-            deadline = record.expires_at
-            if self.absolute_timeout is not None:
-                deadline = min(deadline, record.created_at + self.absolute_timeout)
-            max_age = max(1, math.ceil((deadline - now).total_seconds()))
+            max_age = max(1, math.ceil((self.deadline(record) - now).total_seconds()))
         self.cookie.set_on(response, self.signer.sign(token), max_age=max_age)
 
     async def check(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from fastapi_anchor.exceptions import ConfigurationError
 
@@ -70,4 +70,20 @@ class OriginPolicy:
                 return False
         origin = origin.lower()
         own = f"{request.url.scheme}://{request.url.netloc}".lower()
+        return origin == own or origin in self.trusted_origins
+
+    def allows_handshake(self, websocket: HTTPConnection) -> bool:
+        """Return whether a WebSocket handshake may use the session cookie.
+
+        Browsers send `Origin` on every WebSocket handshake, cross-site ones included (CORS
+        does not apply to sockets), so it must be the app's own origin (`wss` counts as
+        `https`) or a trusted one; `Origin: null` is refused. A handshake without `Origin`
+        is not a browser's, so no other site can have started it, and it is allowed.
+        """
+        origin = websocket.headers.get("origin")
+        if origin is None:
+            return True
+        scheme = {"ws": "http", "wss": "https"}.get(websocket.url.scheme, websocket.url.scheme)
+        own = f"{scheme}://{websocket.url.netloc}".lower()
+        origin = origin.lower()
         return origin == own or origin in self.trusted_origins
