@@ -108,9 +108,9 @@ def login(client: TestClient, user: str = "alice") -> dict[str, str]:
 
 
 def refused(client: TestClient, headers: dict[str, str], path: str = LIVE) -> Any:
-    with pytest.raises(WebSocketDisconnect) as closed:
-        with client.websocket_connect(path, headers=headers):
-            pass
+    connect = client.websocket_connect
+    with pytest.raises(WebSocketDisconnect) as closed, connect(path, headers=headers):
+        pass
     return closed.value
 
 
@@ -132,9 +132,7 @@ def test_the_cookie_authenticates_the_socket_and_messages_write_nothing(
     assert store.calls == {"get": 1}, "a socket reads its session once and writes nothing"
 
 
-def test_handshakes_without_a_valid_session_are_refused(
-    client: TestClient, anchor: Anchor
-) -> None:
+def test_handshakes_without_a_valid_session_are_refused(client: TestClient, anchor: Anchor) -> None:
     assert refused(client, SAME_SITE).code == 1008
     forged = anchor.signer.sign("not-a-token-anyone-was-given")
     assert refused(client, {"cookie": f"session={forged}", **SAME_SITE}).code == 1008
