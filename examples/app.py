@@ -19,7 +19,16 @@ from datetime import timedelta
 from html import escape
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Form, HTTPException, Request, Response
+from fastapi import (
+    Depends,
+    FastAPI,
+    Form,
+    HTTPException,
+    Request,
+    Response,
+    WebSocket,
+    WebSocketDisconnect,
+)
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
@@ -101,6 +110,8 @@ ACCOUNT = """<p id="greeting">Logged in as <strong>{user}</strong>.</p>
 <button id="logout-everywhere" type="button">Log out everywhere</button>
 <h2>Your devices</h2><ul id="devices"><li>loading...</li></ul>
 <button id="logout-others" type="button">Log out other devices</button>
+<h2>Live</h2>
+<p><button id="ping" type="button">Ping</button> <span id="live-status">connecting...</span></p>
 <h2>Change password</h2>
 <form id="change-password"><label>New password <input name="new_password" type="password"
 autocomplete="new-password" minlength="8" required></label>
@@ -110,6 +121,17 @@ autocomplete="new-password" minlength="8" required></label>
 required></label><button type="submit">Confirm</button></form>
 <p id="password-status" role="status"></p>
 <script>
+const liveStatus = document.getElementById("live-status");
+const live = new WebSocket(`${{location.protocol === "https:" ? "wss" : "ws"}}://${{location.host}}/live`);
+live.onopen = () => {{ liveStatus.textContent = "connected"; }};
+live.onmessage = event => {{
+  const message = JSON.parse(event.data);
+  liveStatus.textContent = `connected as ${{message.user}}, ${{message.count}} message(s)`;
+}};
+live.onclose = event => {{
+  liveStatus.textContent = `closed: ${{event.reason || "no reason"}} (${{event.code}})`;
+}};
+document.getElementById("ping").onclick = () => live.send("ping");
 const changeForm = document.getElementById("change-password");
 const confirmForm = document.getElementById("confirm");
 const passwordStatus = document.getElementById("password-status");
@@ -243,6 +265,22 @@ async def me(session: CurrentSession) -> dict[str, Any]:
         "expires_at": session.expires_at.isoformat(),
         "data": dict(session.data),
     }
+
+
+@app.websocket("/live")
+async def live(
+    websocket: WebSocket, session: Annotated[SessionRecord, Depends(anchor.websocket_session)]
+) -> None:
+    """Echo the user and a message count; closed (1008) by the server when the session ends."""
+    await websocket.accept()
+    count = 0
+    try:
+        while True:
+            await websocket.receive_text()
+            count += 1
+            await websocket.send_json({"user": session.user_id, "count": count})
+    except WebSocketDisconnect:
+        pass
 
 
 # GET /sessions (the user's devices), DELETE /sessions/{handle}, POST /sessions/logout-others.

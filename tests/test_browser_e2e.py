@@ -192,3 +192,48 @@ def test_changing_the_password_asks_for_it_again(browser: Any) -> None:
         finally:
             laptop.close()
             phone.close()
+
+
+def test_logout_in_another_tab_closes_the_live_socket(browser: Any, base_url: str) -> None:
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        log_in(page, base_url)
+        page.wait_for_function("document.getElementById('live-status').textContent === 'connected'")
+        page.click("#ping")
+        page.wait_for_function(
+            "document.getElementById('live-status').textContent.includes('1 message')"
+        )
+        assert "connected as alice" in page.inner_text("#live-status")
+
+        other_tab = context.new_page()
+        other_tab.goto(f"{base_url}/")
+        other_tab.click("#logout")
+        other_tab.wait_for_selector("form[action='/login']")
+
+        page.wait_for_function(
+            "document.getElementById('live-status').textContent.startsWith('closed')"
+        )
+        assert page.inner_text("#live-status") == "closed: Logged out (1008)"
+    finally:
+        context.close()
+
+
+def test_a_cross_site_page_cannot_open_the_socket(browser: Any, base_url: str) -> None:
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        log_in(page, base_url)  # the cookie is set, and sent to this host on every port
+        socket_url = base_url.replace("http://", "ws://") + "/live"
+        probe = """url => new Promise(done => {
+            const socket = new WebSocket(url);
+            socket.onopen = () => { socket.close(); done("opened"); };
+            socket.onclose = event => done(`closed ${event.code}`);
+        })"""
+        assert page.evaluate(probe, socket_url) == "opened"  # from the app's own page
+        with live_server("examples.app:app") as other_site:
+            evil = context.new_page()
+            evil.goto(f"{other_site}/")  # another origin (another port), same site
+            assert evil.evaluate(probe, socket_url).startswith("closed")
+    finally:
+        context.close()
