@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.openapi.models import APIKey, APIKeyIn
 from fastapi.security.base import SecurityBase
 
+from fastapi_anchor.cache import SessionCache
 from fastapi_anchor.clock import Clock, utc_now
 from fastapi_anchor.cookies import CookieSettings, CookieSigner, read_cookie
 from fastapi_anchor.csrf import OriginPolicy
@@ -30,6 +31,7 @@ from fastapi_anchor.exceptions import (
     StoreUnavailable,
     TableMissing,
 )
+from fastapi_anchor.feed import ChangeFeed
 from fastapi_anchor.logs import FailureLog
 from fastapi_anchor.sockets import SocketRegistry, WebSocketSessionDependency
 from fastapi_anchor.store import SessionRecord, SessionStore
@@ -73,6 +75,11 @@ class Anchor:
         last_seen_resolution: How stale a session's `last_seen_at` may get: a request writes
             it only when it is older than this (in the same statement as a sliding refresh
             when one is due), so steady traffic still writes nothing. None never writes it.
+        feed: The database's announcements of ended and changed sessions (PostgreSQL stores):
+            they close this worker's sockets of sessions ended elsewhere and keep `cache`
+            correct. Start it in the app's lifespan.
+        cache: Keep recently read sessions in this worker (needs `feed`): served only while
+            the feed is connected, dropped as soon as the database announces a change.
 
     Raises:
         ConfigurationError: A setting is invalid.
@@ -91,6 +98,8 @@ class Anchor:
         retry_after: int = 1,
         failure_log: FailureLog | None = None,
         last_seen_resolution: timedelta | None = timedelta(hours=1),
+        feed: ChangeFeed | None = None,
+        cache: SessionCache | None = None,
     ) -> None:
         if idle_timeout <= timedelta(0):
             raise ConfigurationError(f"idle_timeout must be positive, got {idle_timeout}")
@@ -98,6 +107,11 @@ class Anchor:
             raise ConfigurationError(f"absolute_timeout must be positive, got {absolute_timeout}")
         if retry_after < 0:
             raise ConfigurationError(f"retry_after must be >= 0, got {retry_after}")
+        if cache is not None and feed is None:
+            raise ConfigurationError(
+                "a SessionCache needs a ChangeFeed: without one, a session ended by another "
+                "worker would be served from the cache"
+            )
         if last_seen_resolution is not None and last_seen_resolution <= timedelta(0):
             raise ConfigurationError(
                 f"last_seen_resolution must be positive or None, got {last_seen_resolution}"
@@ -120,6 +134,12 @@ class Anchor:
         """Dependency giving the current `SessionRecord`, or None for an anonymous visitor."""
         self.sockets = SocketRegistry(self)
         """The open WebSockets of sessions, closed when their session ends."""
+        self.feed = feed
+        self.cache = cache
+        if feed is not None:
+            if cache is not None:
+                feed.subscribe(cache)
+            feed.subscribe(self.sockets)
         self.websocket_session = WebSocketSessionDependency(self)
         """WebSocket dependency giving the handshake's session; closes 1008 without one."""
         self.optional_websocket_session = WebSocketSessionDependency(self, optional=True)
@@ -202,6 +222,7 @@ class Anchor:
         Harmless when the session is None or already gone, so a second logout succeeds.
         """
         if session is not None:
+            self._forget(session.id)
             try:
                 await self.store.delete(session.id)
             except StoreError as exc:
@@ -216,6 +237,8 @@ class Anchor:
         the user but that one ends.
         """
         kept = None if keep is None else keep.id
+        if self.cache is not None:
+            self.cache.discard_user(user_id, keep=kept)
         try:
             if kept is None:
                 ended = await self.store.delete_user(user_id)
@@ -255,6 +278,7 @@ class Anchor:
             return False
         for record in await self._live_sessions(user_id):
             if handle in (record.id, handle_of(record.id)):
+                self._forget(record.id)
                 try:
                     ended = await self.store.delete(record.id)
                 except StoreError as exc:
@@ -310,6 +334,7 @@ class Anchor:
                 self._store_failed(exc, "create")
         else:  # pragma: no cover
             raise SessionExists("could not mint a unique session id")
+        self._forget(session.id)
         try:
             ended_old = await self.store.delete(session.id)
         except StoreError as exc:
@@ -353,6 +378,11 @@ class Anchor:
             raise ConfigurationError(f"max_age must be positive, got {max_age}")
         return RecentSessionDependency(self, max_age)
 
+    def _forget(self, session_id: str) -> None:
+        """Drop a session this worker ends or changes from its cache, before the store call."""
+        if self.cache is not None:
+            self.cache.discard(session_id)
+
     async def _discard(self, session_id: str) -> None:
         """Best effort: remove a session this request created and will not hand out."""
         try:
@@ -362,6 +392,7 @@ class Anchor:
 
     async def update_data(self, session: SessionRecord, data: Mapping[str, Any]) -> SessionRecord:
         """Replace the data of `session`; 401 if it has ended meanwhile."""
+        self._forget(session.id)
         try:
             updated = await self.store.update(session.id, data=data)
         except StoreError as exc:
@@ -388,12 +419,18 @@ class Anchor:
         self.cookie.delete_from(response)
 
     async def authenticate(
-        self, request: Request, response: Response, *, check_origin: bool = True
+        self,
+        request: Request,
+        response: Response,
+        *,
+        check_origin: bool = True,
+        fresh: bool = False,
     ) -> SessionRecord | None:
         """Return the request's live session, or None if it has no valid one.
 
         The hot path of every session dependency: the signature is checked before the store
-        is asked, the store is asked once, and it is written to only for a sliding refresh.
+        is asked, the store is asked once (or the cache, unless `fresh`), and it is written to
+        only for a sliding refresh or a due last-seen time.
 
         Raises:
             HTTPException: 403 for an unsafe cross-site request, 503 if the store is down.
@@ -410,10 +447,16 @@ class Anchor:
             return None
         token, signed_with_newest_key = verified
         session_id = hash_token(token)
-        try:
-            record = await self.store.get(session_id)
-        except StoreError as exc:
-            self._store_failed(exc, "get")
+        cache = self.cache
+        record = None if cache is None or fresh else cache.get(session_id)
+        if record is None:
+            generation = 0 if cache is None else cache.generation()
+            try:
+                record = await self.store.get(session_id)
+            except StoreError as exc:
+                self._store_failed(exc, "get")
+            if cache is not None and record is not None:
+                cache.fill(record, generation)
         now = self.clock()
         if record is None or record.id != session_id or not self._is_live(record, now):
             return None
@@ -466,12 +509,16 @@ class Anchor:
         except StoreError as exc:
             self._store_failed(exc, "update")
         if not updated:  # logged out meanwhile: never resurrect
+            self._forget(record.id)
             return None
-        return replace(
+        record = replace(
             record,
             expires_at=expires_at or record.expires_at,
             last_seen_at=now if seen else record.last_seen_at,
         )
+        if self.cache is not None:
+            self.cache.put(record)
+        return record
 
     def _set_cookie(
         self, response: Response, token: str, record: SessionRecord, now: datetime
@@ -589,7 +636,7 @@ class RecentSessionDependency(_CookieScheme):
 
     async def __call__(self, request: Request, response: Response) -> SessionRecord:
         """Return the live, recently authenticated session of the request, or raise."""
-        record = await self.anchor.authenticate(request, response)
+        record = await self.anchor.authenticate(request, response, fresh=True)
         if record is None:
             raise _not_authenticated()
         if self.anchor.clock() - record.authenticated_at > self.max_age:

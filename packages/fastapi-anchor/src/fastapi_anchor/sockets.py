@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import WebSocket, WebSocketException
 from starlette.websockets import WebSocketState
@@ -126,6 +126,39 @@ class SocketRegistry:
             if session_id != keep:
                 await self.end_session(session_id, reason)
 
+    def feed_event(self, session_id: str | None) -> None:
+        """A `ChangeFeed` subscriber: check again a watched session the database announced."""
+        if session_id is not None and session_id in self._records:
+            self._spawn(self._recheck([session_id]))
+
+    def feed_connected(self) -> None:
+        """A `ChangeFeed` subscriber: after a gap in the feed, check every watched session."""
+        if self._records:
+            self._spawn(self._recheck(list(self._records)))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _recheck(self, session_ids: list[str]) -> None:
+        """Close the sockets of those sessions that ended (read from the store)."""
+        anchor = self._anchor
+        for session_id in session_ids:
+            try:
+                record = await anchor.store.get(session_id)
+            except StoreError as exc:  # the deadline timer looks again later
+                anchor.failure_log.record(exc, "get")
+                continue
+            if session_id not in self._records:
+                continue
+            if record is None or not anchor.is_live(record):
+                await self.end_session(session_id, "Session ended")
+            else:
+                self._records[session_id] = record
+                heapq.heappush(self._deadlines, (anchor.deadline(record), session_id))
+                self._arm()
+
     def _forget(self, session_id: str) -> None:
         self._by_session.pop(session_id, None)
         record = self._records.pop(session_id, None)
@@ -167,9 +200,7 @@ class SocketRegistry:
 
     def _on_timer(self) -> None:
         self._timer = self._timer_at = None
-        task = asyncio.get_running_loop().create_task(self._expire_due())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._expire_due())
 
     async def _expire_due(self) -> None:
         anchor = self._anchor
