@@ -9,7 +9,8 @@ whatever JSON codec the application has (or has not) registered on its connectio
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -45,8 +46,9 @@ class Statements:
     """The quoted, qualified table name, like `"auth"."anchor_sessions"`."""
     create_table: tuple[str, ...]
     """`create_table_sql` without the trigger: the table (schema 2) and its indexes."""
-    lacks_columns: str
-    """Whether the table lacks a column of schema 2 (a schema 1 table): `$1` the table."""
+    lacks: str
+    """Whether the table lacks a column of schema 2 (a schema 1 table), and whether it lacks
+    a trigger of `notify_trigger_sql`: `$1` the table."""
     add_columns: tuple[str, ...]
     """`upgrade_table_sql` without the trigger: the columns schema 2 adds."""
     notify_trigger: tuple[str, ...]
@@ -72,14 +74,19 @@ class Statements:
         """
         name = quote_table(table, schema)
         trigger = notify_trigger_sql(table, schema)
-        new_columns = ", ".join(f"'{column}'" for column, _ in NEW_COLUMNS)
+        columns = _names(column for column, _ in NEW_COLUMNS)
+        triggers = _names(
+            created for statement in trigger for created in _CREATED_TRIGGER.findall(statement)
+        )
         return cls(
             table=name,
             create_table=_without(create_table_sql(table, schema), trigger),
-            lacks_columns=(
-                f"SELECT NOT ARRAY[{new_columns}]::name[] <@ ARRAY("
-                "SELECT attname FROM pg_attribute WHERE attrelid = $1::text::regclass "
-                "AND attnum > 0 AND NOT attisdropped)"
+            lacks=(
+                f"SELECT NOT {columns} <@ ARRAY(SELECT attname FROM pg_attribute "
+                "WHERE attrelid = $1::text::regclass AND attnum > 0 AND NOT attisdropped), "
+                # Should the trigger statements ever name no trigger, run them every time.
+                f"{triggers} = '{{}}' OR NOT {triggers} <@ ARRAY(SELECT tgname FROM pg_trigger "
+                "WHERE tgrelid = $1::text::regclass)"
             ),
             add_columns=_without(upgrade_table_sql(table, schema), trigger),
             notify_trigger=tuple(trigger),
@@ -112,6 +119,14 @@ class Statements:
             ),
             count_expired=f"SELECT count(*) FROM {name} WHERE expires_at <= $1",
         )
+
+
+_CREATED_TRIGGER = re.compile(r'^CREATE TRIGGER "(\w+)"', re.MULTILINE)
+
+
+def _names(names: Iterable[str]) -> str:
+    """A `name[]` literal of plain identifiers (the table's, or derived from it)."""
+    return "ARRAY[" + ", ".join(f"'{name}'" for name in names) + "]::name[]"
 
 
 def _without(statements: Sequence[str], left_out: Sequence[str]) -> tuple[str, ...]:

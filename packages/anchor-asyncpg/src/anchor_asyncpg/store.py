@@ -154,8 +154,11 @@ class AsyncpgStore:
         """Create the shared table (schema 2), its indexes and trigger if missing.
 
         Safe to call from every worker at start-up. A table of schema 1 (made before the
-        device columns existed) is upgraded as `upgrade_table` does; a table already at
-        schema 2 is not altered, so starting a worker never locks out session reads.
+        device columns existed) is upgraded as `upgrade_table` does. A table already at
+        schema 2 with its trigger is left as it is: the `ALTER TABLE` and `DROP TRIGGER` of
+        an upgrade lock the table exclusively, and a worker starting while a long
+        transaction (a backup, a report) reads the table would stall every session lookup
+        queued behind them.
 
         Raises:
             StoreUnavailable: PostgreSQL cannot be reached.
@@ -167,12 +170,13 @@ class AsyncpgStore:
             await conn.execute(self._sql.lock_table_creation, self._sql.table)
             for statement in self._sql.create_table:
                 await conn.execute(statement)
-            # ALTER TABLE takes an exclusive lock even when it adds nothing: only when needed.
-            if await conn.fetchval(self._sql.lacks_columns, self._sql.table):
+            lacks_columns, lacks_trigger = await conn.fetchrow(self._sql.lacks, self._sql.table)
+            if lacks_columns:
                 for statement in self._sql.add_columns:
                     await conn.execute(statement)
-            for statement in self._sql.notify_trigger:
-                await conn.execute(statement)
+            if lacks_columns or lacks_trigger:
+                for statement in self._sql.notify_trigger:
+                    await conn.execute(statement)
 
     async def upgrade_table(self) -> None:
         """Bring a table of schema 1 to schema 2 in one transaction: sessions stay valid.
