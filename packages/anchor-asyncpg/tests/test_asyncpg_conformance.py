@@ -35,19 +35,16 @@ class TestAsyncpgStore(SessionStoreSuite):
         return AsyncpgStore(pool, table=f"never_created_{secrets.token_hex(4)}")
 
     async def read_stored(self, store: AsyncpgStore, session_id: str) -> SessionRecord | None:
-        """The row as stored, read with SQL of its own rather than through the store."""
+        """The row as stored, every column, read with SQL of its own rather than the store's."""
         assert store.pool is not None
         async with store.pool.acquire() as conn:
             row = await conn.fetchrow(
-                f"SELECT id, user_id, data::text AS data, created_at, expires_at "
-                f"FROM {store.table} WHERE id = $1",
-                session_id,
+                f"SELECT *, data::text AS data_text FROM {store.table} WHERE id = $1", session_id
             )
         if row is None:
             return None
-        return SessionRecord(
-            row["id"], row["user_id"], row["created_at"], row["expires_at"], load_data(row["data"])
-        )
+        fields = {key: value for key, value in row.items() if key not in ("data", "data_text")}
+        return SessionRecord(**fields, data=load_data(row["data_text"]))
 
 
 class TestAsyncpgStoreWithoutStatementCache(TestAsyncpgStore):

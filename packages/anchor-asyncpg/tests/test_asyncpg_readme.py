@@ -12,7 +12,7 @@ import asyncpg
 import httpx
 import pytest
 
-from fastapi_anchor.toolkit import create_table_sql
+from fastapi_anchor.toolkit import create_table_sql, upgrade_table_sql
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
@@ -21,10 +21,11 @@ def blocks(language: str) -> list[str]:
     return re.findall(rf"^```{language}\n(.*?)^```", README, flags=re.DOTALL | re.MULTILINE)
 
 
-def test_readme_sql_is_what_create_table_runs() -> None:
-    """People who use a migration tool copy this SQL: it must be the shared table's DDL."""
-    (sql,) = blocks("sql")[:1]
-    assert sql == ";\n".join(create_table_sql()) + ";\n"
+def test_readme_sql_is_the_core_sql() -> None:
+    """People who use a migration tool copy this SQL: the shared table's DDL, and its upgrade."""
+    sql = blocks("sql")[:2]
+    assert sql[0] == ";\n".join(create_table_sql()) + ";\n"
+    assert sql[1] == ";\n".join(upgrade_table_sql()) + ";\n"
 
 
 @pytest.fixture

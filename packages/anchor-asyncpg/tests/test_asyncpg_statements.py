@@ -105,7 +105,8 @@ async def last_statement(dsn: str, pid: int) -> asyncpg.Record:
 
 def assert_one_select(statements: list[str], table: str) -> None:
     assert len(statements) == 1, statements
-    assert f"SELECT user_id, data::text, created_at, expires_at FROM {table}" in statements[0]
+    assert statements[0].endswith(f"FROM {table} WHERE id = $1"), statements
+    assert "SELECT user_id, data::text AS data, created_at, expires_at, " in statements[0]
     assert not any(word in s.upper() for s in statements for word in TRANSACTION_WORDS)
 
 
@@ -140,7 +141,7 @@ async def test_get_is_one_statement_and_no_transaction(
         assert found == [record] * 3
         (pid,) = log.pids
         activity = await last_statement(postgres_dsn, pid)
-        assert activity["query"].startswith("SELECT user_id, data::text")  # nothing ran after it
+        assert activity["query"] == store._sql.get  # nothing ran after it
         assert activity["state"] == "idle"
         assert activity["xact_start"] is None  # not left inside a transaction
 
@@ -173,17 +174,31 @@ async def test_asyncpg_default_reset_adds_a_second_statement(
 async def test_sliding_refresh_and_logout_are_one_statement_each(
     postgres_dsn: str, make_record: Callable[..., SessionRecord]
 ) -> None:
-    """The writes of a session's life are single statements too (UPDATE, DELETE)."""
+    """The writes of a session's life are single statements too (UPDATE, DELETE).
+
+    A refresh that also records the last-seen time is one UPDATE, and so is ending all of a
+    user's other sessions (`delete_user(keep=)`) one DELETE.
+    """
     log = ServerLog()
     async with logged_store(postgres_dsn, log, reset=skip_reset) as store:
         record = make_record()
+        other = make_record(record.user_id)
         statements = await log.during(lambda: store.create(record))
         assert len(statements) == 1
         assert "INSERT INTO" in statements[0]
+        await store.create(other)
         later = record.expires_at + timedelta(hours=2)
-        statements = await log.during(lambda: store.update(record.id, expires_at=later))
+        for update in (
+            lambda: store.update(record.id, expires_at=later),
+            lambda: store.update(record.id, expires_at=later, last_seen_at=later),
+            lambda: store.update(record.id, last_seen_at=later),
+        ):
+            statements = await log.during(update)
+            assert len(statements) == 1
+            assert "UPDATE" in statements[0]
+        statements = await log.during(lambda: store.delete_user(record.user_id, keep=record.id))
         assert len(statements) == 1
-        assert "UPDATE" in statements[0]
+        assert "DELETE" in statements[0]
         statements = await log.during(lambda: store.delete(record.id))
         assert len(statements) == 1
         assert "DELETE" in statements[0]

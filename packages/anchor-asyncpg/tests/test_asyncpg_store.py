@@ -17,13 +17,18 @@ from fastapi_anchor.store import SessionRecord, StoreRejected, StoreUnavailable,
 
 pytestmark = pytest.mark.anyio
 
-# The shared table of ARCHITECTURE.md, as PostgreSQL describes it.
+# The shared table (schema 2), as PostgreSQL describes it.
 SHARED_COLUMNS = [
     ("id", "character varying", 64, "NO", None),
     ("user_id", "character varying", 255, "NO", None),
     ("data", "jsonb", None, "NO", "'{}'::jsonb"),
     ("created_at", "timestamp with time zone", None, "NO", None),
     ("expires_at", "timestamp with time zone", None, "NO", None),
+    ("authenticated_at", "timestamp with time zone", None, "YES", None),
+    ("last_seen_at", "timestamp with time zone", None, "YES", None),
+    ("ip_address", "character varying", 45, "YES", None),
+    ("user_agent", "character varying", 512, "YES", None),
+    ("persistent", "boolean", None, "NO", "true"),
 ]
 
 

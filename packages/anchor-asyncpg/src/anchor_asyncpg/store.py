@@ -46,7 +46,9 @@ class AsyncpgStore:
     Give it the application's pool, so sessions share the connections the app already has,
     or a DSN, and the store creates its own pool on first use (or on `open`) and closes it in
     `close`. Either way the table is the shared `anchor_sessions` schema; create it with
-    `create_table` or with the SQL from `fastapi_anchor.toolkit.create_table_sql`.
+    `create_table` or with the SQL from `fastapi_anchor.toolkit.create_table_sql`, and
+    bring a table made before the device columns up to date with `upgrade_table` (or the
+    SQL from `fastapi_anchor.toolkit.upgrade_table_sql`).
 
     A lost connection, a refused connection, a pool that stays exhausted or a statement past
     its timeout raises `StoreUnavailable` (the app answers 503); the next call uses a new
@@ -149,7 +151,14 @@ class AsyncpgStore:
         await self.close()
 
     async def create_table(self) -> None:
-        """Create the shared table and its indexes if missing (safe to run from every worker).
+        """Create the shared table (schema 2), its indexes and trigger if missing.
+
+        Safe to call from every worker at start-up. A table of schema 1 (made before the
+        device columns existed) is upgraded as `upgrade_table` does. A table already at
+        schema 2 with its trigger is left as it is: the `ALTER TABLE` and `DROP TRIGGER` of
+        an upgrade lock the table exclusively, and a worker starting while a long
+        transaction (a backup, a report) reads the table would stall every session lookup
+        queued behind them.
 
         Raises:
             StoreUnavailable: PostgreSQL cannot be reached.
@@ -161,24 +170,57 @@ class AsyncpgStore:
             await conn.execute(self._sql.lock_table_creation, self._sql.table)
             for statement in self._sql.create_table:
                 await conn.execute(statement)
+            lacks_columns, lacks_trigger = await conn.fetchrow(self._sql.lacks, self._sql.table)
+            if lacks_columns:
+                for statement in self._sql.add_columns:
+                    await conn.execute(statement)
+            if lacks_columns or lacks_trigger:
+                for statement in self._sql.notify_trigger:
+                    await conn.execute(statement)
+
+    async def upgrade_table(self) -> None:
+        """Bring a table of schema 1 to schema 2 in one transaction: sessions stay valid.
+
+        Runs `fastapi_anchor.toolkit.upgrade_table_sql` for the store's table: the new
+        columns (no row is rewritten) and the change-notification trigger. Idempotent.
+
+        Raises:
+            TableMissing: The table does not exist (`create_table` makes it at schema 2).
+            StoreUnavailable: PostgreSQL cannot be reached.
+        """
+        await self._run(self._upgrade_table)
+
+    async def _upgrade_table(self, conn: _Connection) -> None:
+        async with conn.transaction():
+            await conn.execute(self._sql.lock_table_creation, self._sql.table)
+            for statement in self._sql.upgrade_table:
+                await conn.execute(statement)
 
     async def create(self, record: SessionRecord) -> None:
-        """Insert `record`.
+        """Insert `record`, every field of it.
 
         Raises:
             SessionExists: The id is already stored (PostgreSQL's unique violation).
             StoreUnavailable: PostgreSQL cannot answer now.
         """
-        data = dump_data(record.data)
-        args = (record.id, record.user_id, data, record.created_at, record.expires_at)
+        args = (
+            record.id,
+            record.user_id,
+            dump_data(record.data),
+            record.created_at,
+            record.expires_at,
+            record.authenticated_at,
+            record.last_seen_at,
+            record.ip_address,
+            record.user_agent,
+            record.persistent,
+        )
         await self._run(lambda conn: conn.execute(self._sql.insert, *args), inserting=True)
 
     async def get(self, session_id: str) -> SessionRecord | None:
         """Return the record with this id, expired or not, or None: one `SELECT` by key."""
         row = await self._fetchrow(self._sql.get, session_id)
-        if row is None:
-            return None
-        return SessionRecord(session_id, row[0], row[2], row[3], load_data(row[1]))
+        return None if row is None else _record(session_id, row)
 
     async def update(
         self,
@@ -186,8 +228,10 @@ class AsyncpgStore:
         *,
         expires_at: datetime | None = None,
         data: Mapping[str, Any] | None = None,
+        last_seen_at: datetime | None = None,
+        authenticated_at: datetime | None = None,
     ) -> bool:
-        """Change `expires_at` and/or `data` of an existing record with one `UPDATE`.
+        """Change the given fields of an existing record with one `UPDATE` setting only them.
 
         Never inserts, so a refresh racing a logout cannot bring the session back.
 
@@ -195,33 +239,39 @@ class AsyncpgStore:
             True if the record existed, False if it is gone.
 
         Raises:
-            ValueError: `expires_at` is naive.
-            TypeError: `expires_at` is not a datetime.
+            ValueError: A datetime is naive.
+            TypeError: A datetime is not a datetime.
         """
-        if expires_at is not None:  # checked as SessionRecord checks it: aware, then UTC
-            expires_at = ensure_utc(expires_at, "expires_at")
-        if data is not None:
-            text = dump_data(data)
-            if expires_at is None:
-                return _count(await self._execute(self._sql.update_data, session_id, text)) > 0
-            status = await self._execute(self._sql.update_both, session_id, expires_at, text)
-            return _count(status) > 0
+        values: dict[str, object] = {}  # in the order of `UPDATABLE`
+        # Datetimes are checked as SessionRecord checks them: aware, then UTC.
         if expires_at is not None:
-            return _count(await self._execute(self._sql.update_expires, session_id, expires_at)) > 0
-        return await self._fetchrow(self._sql.exists, session_id) is not None
+            values["expires_at"] = ensure_utc(expires_at, "expires_at")
+        if data is not None:
+            values["data"] = dump_data(data)
+        if last_seen_at is not None:
+            values["last_seen_at"] = ensure_utc(last_seen_at, "last_seen_at")
+        if authenticated_at is not None:
+            values["authenticated_at"] = ensure_utc(authenticated_at, "authenticated_at")
+        if not values:
+            return await self._fetchrow(self._sql.exists, session_id) is not None
+        statement = self._sql.update[tuple(values)]
+        return _count(await self._execute(statement, session_id, *values.values())) > 0
 
     async def delete(self, session_id: str) -> bool:
         """Delete one record; return whether it existed."""
         return _count(await self._execute(self._sql.delete, session_id)) > 0
 
-    async def delete_user(self, user_id: str) -> int:
-        """Delete every record of `user_id`; return how many."""
-        return _count(await self._execute(self._sql.delete_user, user_id))
+    async def delete_user(self, user_id: str, *, keep: str | None = None) -> int:
+        """Delete every record of `user_id` but the one with id `keep`; return how many.
+
+        One `DELETE`; a `keep` that is not one of the user's sessions protects nothing.
+        """
+        return _count(await self._execute(self._sql.delete_user, user_id, keep))
 
     async def list_user(self, user_id: str) -> list[SessionRecord]:
         """Return every record of `user_id`, expired ones included (index on `user_id`)."""
         rows = await self._fetch(self._sql.list_user, user_id)
-        return [SessionRecord(r[0], r[1], r[3], r[4], load_data(r[2])) for r in rows]
+        return [_record(row["id"], row) for row in rows]
 
     async def delete_expired(self, now: datetime, limit: int = 1000) -> int:
         """Delete at most `limit` records with `expires_at <= now`, oldest first; return how many.
@@ -298,6 +348,22 @@ class AsyncpgStore:
                     raise error from exc
                 self._pool = pool
             return self._pool
+
+
+def _record(session_id: str, row: asyncpg.Record) -> SessionRecord:
+    """The record of a row of `Statements.get`'s columns (NULL times, from older code, are None)."""
+    return SessionRecord(
+        id=session_id,
+        user_id=row["user_id"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        data=load_data(row["data"]),
+        authenticated_at=row["authenticated_at"],
+        last_seen_at=row["last_seen_at"],
+        ip_address=row["ip_address"],
+        user_agent=row["user_agent"],
+        persistent=row["persistent"],
+    )
 
 
 def _count(status: str) -> int:
