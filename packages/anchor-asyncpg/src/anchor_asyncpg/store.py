@@ -239,8 +239,8 @@ class AsyncpgStore:
             True if the record existed, False if it is gone.
 
         Raises:
-            ValueError: A datetime is naive.
-            TypeError: A datetime is not a datetime.
+            ValueError: A time given is naive.
+            TypeError: A time given is not a datetime.
         """
         values: dict[str, object] = {}  # in the order of `UPDATABLE`
         # Datetimes are checked as SessionRecord checks them: aware, then UTC.
