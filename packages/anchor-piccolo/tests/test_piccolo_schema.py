@@ -126,3 +126,34 @@ async def test_create_table_makes_the_shared_table_exactly(
     assert await describe(pg_admin, created, table) == await reference(
         describe, pg_admin, expected, table
     )
+
+
+async def test_adopting_a_schema_2_table_another_adapter_made(
+    pg_admin: asyncpg.Connection,
+    schemas: list[str],
+    piccolo: Callable[..., str],
+    describe: Describe,
+) -> None:
+    """The README's steps for a table that exists already: fake the two migrations that
+    create it, run the rest. On a schema 2 table that changes nothing."""
+    adopted, expected = schemas
+    made = await reference(describe, pg_admin, adopted, DEFAULT_TABLE_NAME)
+    await pg_admin.execute(
+        f'INSERT INTO "{adopted}".anchor_sessions (id, user_id, created_at, expires_at)'
+        " VALUES ('s', 'alice', now(), now())"
+    )
+    piccolo(
+        adopted,
+        "migrations",
+        "forwards",
+        "anchor_piccolo",
+        "--migration_id=2026-11-26T15:06:03:492000",
+        "--fake",
+        answer="y\n",
+    )
+    piccolo(adopted, "migrations", "forwards", "anchor_piccolo")
+    assert await describe(pg_admin, adopted, DEFAULT_TABLE_NAME) == made
+    assert made == await reference(describe, pg_admin, expected, DEFAULT_TABLE_NAME)
+    assert await pg_admin.fetchval(f'SELECT count(*) FROM "{adopted}".anchor_sessions') == 1
+    out = piccolo(adopted, "migrations", "forwards", "anchor_piccolo")
+    assert "No migrations need to be run" in out, out
