@@ -43,12 +43,9 @@ class TestPiccoloStore(SessionStoreSuite[PiccoloStore]):
         pool = store.engine.pool
         assert pool is not None
         row = await pool.fetchrow(
-            "SELECT id, user_id, data::text AS data, created_at, expires_at"
-            f" FROM {quote_table(store.table._meta.tablename)} WHERE id = $1",
+            f"SELECT * FROM {quote_table(store.table._meta.tablename)} WHERE id = $1",
             session_id,
         )
         if row is None:
             return None
-        return SessionRecord(
-            row["id"], row["user_id"], row["created_at"], row["expires_at"], load_data(row["data"])
-        )
+        return SessionRecord(**{**row, "data": load_data(row["data"])})

@@ -13,8 +13,9 @@ class RequiredVarchar(Varchar):
     """A `Varchar` whose DDL has no `DEFAULT` clause when its default is None.
 
     Piccolo writes `DEFAULT null` for `Varchar(default=None)`, which PostgreSQL stores as the
-    column default `NULL::character varying`; the shared schema has no default on these
-    columns. Inserts must give a value (the columns are NOT NULL).
+    column default `NULL::character varying`; the shared schema has no default on its varchar
+    columns. So an insert must give a value for a NOT NULL one (`id`, `user_id`), and leaving
+    out a nullable one (`ip_address`, `user_agent`) stores NULL.
     """
 
     @property

@@ -21,13 +21,17 @@ from fastapi_anchor.toolkit import (
     load_data,
     quote_table,
     store_error,
+    upgrade_table_sql,
 )
 
 __all__ = ["PiccoloStore"]
 
 T = TypeVar("T")
 
-_COLUMNS = "id, user_id, data, created_at, expires_at"
+_COLUMNS = (
+    "id, user_id, data, created_at, expires_at,"
+    " authenticated_at, last_seen_at, ip_address, user_agent, persistent"
+)
 
 
 class PiccoloStore:
@@ -69,6 +73,7 @@ class PiccoloStore:
         self.engine = engine
         self.table: type[AnchorSession] = sessions_table(engine, table=table, schema=schema)
         self._deadline = Deadlines(self.timeout)
+        self._upgrade = upgrade_table_sql(table, schema)
         name = quote_table(table, schema)
         self._name = name
         how = "`await store.create_table()`"
@@ -84,13 +89,23 @@ class PiccoloStore:
         self._get_raw = select + "{}"  # for Piccolo's raw queries
 
     async def create_table(self) -> None:
-        """Create the table and its indexes if they do not exist (for apps without migrations).
+        """Create the table, its indexes and its trigger if missing (for apps without migrations).
+
+        One transaction: Piccolo creates the table, then the core's `upgrade_table_sql` adds
+        what it lacks. So a table created by an older version (schema 1) is upgraded in
+        place, its sessions kept.
 
         Raises:
             StoreUnavailable: The database cannot be reached.
         """
-        create = self.table.create_table(if_not_exists=True)
-        await self._run(create.run())  # type: ignore[no-untyped-call]
+        await self._run(self._create_table())
+
+    async def _create_table(self) -> None:
+        engine = self.engine
+        async with engine.transaction():
+            await self.table.create_table(if_not_exists=True).run()  # type: ignore[no-untyped-call]
+            for statement in self._upgrade:
+                await engine.run_ddl(statement)
 
     async def create(self, record: SessionRecord) -> None:
         """Insert `record`.
@@ -106,6 +121,11 @@ class PiccoloStore:
             data=dump_data(record.data),
             created_at=record.created_at,
             expires_at=record.expires_at,
+            authenticated_at=record.authenticated_at,
+            last_seen_at=record.last_seen_at,
+            ip_address=record.ip_address,
+            user_agent=record.user_agent,
+            persistent=record.persistent,
         )
         await self._run(table.insert(row).run(), inserting=True)
 
@@ -132,16 +152,25 @@ class PiccoloStore:
         *,
         expires_at: datetime | None = None,
         data: Mapping[str, Any] | None = None,
+        last_seen_at: datetime | None = None,
+        authenticated_at: datetime | None = None,
     ) -> bool:
-        """Change `expires_at` and/or `data` of an existing record (one UPDATE, never an insert).
+        """Change the given fields of an existing record (one UPDATE, never an insert).
 
         Returns:
             True if the record existed, False if it is gone.
+
+        Raises:
+            ValueError: A datetime is naive (nothing is written).
         """
         table = self.table
         values: dict[Any, Any] = {}
         if expires_at is not None:
             values[table.expires_at] = ensure_utc(expires_at, "expires_at")
+        if last_seen_at is not None:
+            values[table.last_seen_at] = ensure_utc(last_seen_at, "last_seen_at")
+        if authenticated_at is not None:
+            values[table.authenticated_at] = ensure_utc(authenticated_at, "authenticated_at")
         if data is not None:
             values[table.data] = dump_data(data)
         if not values:
@@ -159,22 +188,19 @@ class PiccoloStore:
         )
         return bool(rows)
 
-    async def delete_user(self, user_id: str) -> int:
-        """Remove every record of `user_id`; return how many."""
+    async def delete_user(self, user_id: str, *, keep: str | None = None) -> int:
+        """Remove every record of `user_id` but the one with id `keep`; return how many."""
         table = self.table
-        rows = await self._run(
-            table.delete().where(table.user_id == user_id).returning(table.id).run()
-        )
+        where = [table.user_id == user_id]
+        if keep is not None:
+            where.append(table.id != keep)
+        rows = await self._run(table.delete().where(*where).returning(table.id).run())
         return len(rows)
 
     async def list_user(self, user_id: str) -> list[SessionRecord]:
         """Return every record of `user_id`, expired ones included."""
         table = self.table
-        rows = await self._run(
-            table.select(table.id, table.user_id, table.data, table.created_at, table.expires_at)
-            .where(table.user_id == user_id)
-            .run()
-        )
+        rows = await self._run(table.select().where(table.user_id == user_id).run())
         return [_record(row) for row in rows]
 
     async def delete_expired(self, now: datetime, limit: int = 1000) -> int:
@@ -222,4 +248,9 @@ def _record(row: Any) -> SessionRecord:  # a dict from Piccolo, an asyncpg Recor
         created_at=row["created_at"],
         expires_at=row["expires_at"],
         data=load_data(row["data"]),
+        authenticated_at=row["authenticated_at"],  # NULL (an older writer's row): created_at
+        last_seen_at=row["last_seen_at"],
+        ip_address=row["ip_address"],
+        user_agent=row["user_agent"],
+        persistent=row["persistent"],
     )
