@@ -43,6 +43,7 @@ class ChangeFeed:
         table: The sessions table's name (its channel has the same name).
         ping_interval: Seconds between pings of an idle connection.
         backoff: The first and the longest wait between reconnection attempts, in seconds.
+        application_name: How the connection shows in `pg_stat_activity`.
     """
 
     def __init__(
@@ -52,11 +53,13 @@ class ChangeFeed:
         table: str = DEFAULT_TABLE_NAME,
         ping_interval: float = 2.0,
         backoff: tuple[float, float] = (0.05, 5.0),
+        application_name: str = "fastapi-anchor feed",
     ) -> None:
         self.dsn = dsn
         self.channel = notify_channel(table)
         self.ping_interval = ping_interval
         self.backoff = backoff
+        self.application_name = application_name
         self.connected = False
         """Whether the feed is listening now; if not, notifications may be missed."""
         self.reconnections = 0
@@ -66,8 +69,13 @@ class ChangeFeed:
         self._connection: Any = None
 
     def subscribe(self, subscriber: FeedSubscriber) -> None:
-        """Tell `subscriber` of each announced session, and of losing or making the connection."""
+        """Tell `subscriber` of each announced session, and of losing or making the connection.
+
+        A subscriber added while the feed is connected is told so at once.
+        """
         self._subscribers.append(subscriber)
+        if self.connected:
+            subscriber.feed_connected()
 
     async def start(self) -> None:
         """Start listening in the background; return once connected or after the first try."""
@@ -99,7 +107,11 @@ class ChangeFeed:
         wait = self.backoff[0]
         while True:
             try:
-                connection = await asyncpg.connect(self.dsn, timeout=self.ping_interval * 2)
+                connection = await asyncpg.connect(
+                    self.dsn,
+                    timeout=self.ping_interval * 2,
+                    server_settings={"application_name": self.application_name},
+                )
                 try:
                     await connection.add_listener(self.channel, self._on_notification)
                     # Told at once when the server ends the connection: no stale window.
