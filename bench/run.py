@@ -40,7 +40,8 @@ from fastapi_anchor.tokens import hash_token, new_token
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SERVER_DSN = os.environ.get("BENCH_SERVER_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-SESSIONS, TABLE = 1000, "anchor_sessions_{}"
+SESSIONS = int(os.environ.get("BENCH_COOKIES", "1000"))  # cookies the load rotates over
+TABLE = "anchor_sessions_{}"
 PRESETS: dict[str, dict[str, Any]] = {
     "full": {"rounds": 8, "sizes": [10_000, 1_000_000], "seconds": 2, "warmup": 2, "samples": 60},
     "quick": {"rounds": 1, "sizes": [10_000], "seconds": 3, "warmup": 1, "samples": 10},

@@ -25,7 +25,11 @@ SCENARIOS = (
     Scenario("B-reset", "B with asyncpg's default reset", "minimum:inline_reset", extra=True),
     Scenario("memory", "Anchor + MemoryStore", "memory:app", table=False),
     Scenario("asyncpg", "Anchor + anchor-asyncpg", "adapter_asyncpg:app"),
+    Scenario("asyncpg-cached", "Anchor + anchor-asyncpg, cached", "adapter_asyncpg:cached"),
     Scenario("sqlalchemy", "Anchor + anchor-sqlalchemy", "adapter_sqlalchemy:app"),
+    Scenario(
+        "sqlalchemy-cached", "Anchor + anchor-sqlalchemy, cached", "adapter_sqlalchemy:cached"
+    ),
     Scenario("tortoise", "Anchor + anchor-tortoise", "adapter_tortoise:app"),
     Scenario("piccolo", "Anchor + anchor-piccolo", "adapter_piccolo:app"),
 )  # fmt: skip

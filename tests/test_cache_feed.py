@@ -160,11 +160,11 @@ async def login(worker: Worker) -> str:
     return cookie
 
 
-async def until(condition: Callable[[], bool], timeout: float = 5.0) -> float:
+async def until(condition: Callable[[], bool], within: float = 5.0) -> float:
     """Wait until `condition()` holds; return how long it took, in seconds."""
     started = time.perf_counter()
     while not condition():
-        assert time.perf_counter() - started < timeout, "condition not met in time"
+        assert time.perf_counter() - started < within, "condition not met in time"
         await asyncio.sleep(0.001)
     return time.perf_counter() - started
 
@@ -218,7 +218,8 @@ async def test_a_lost_feed_connection_serves_nothing_stale_and_recovers(
 ) -> None:
     async with worker(postgres_dsn, table) as a, worker(postgres_dsn, table, name="b") as b:
         feed, cache = b.anchor.feed, b.anchor.cache
-        assert feed is not None and cache is not None
+        assert feed is not None
+        assert cache is not None
         cookie = await login(a)
         for _ in range(2):
             assert await b.status(cookie) == 200
@@ -227,7 +228,8 @@ async def test_a_lost_feed_connection_serves_nothing_stale_and_recovers(
         killed = await kill_backends("feed b")
         assert killed >= 1
         await until(lambda: not feed.connected)
-        assert not cache.active and len(cache) == 0
+        assert not cache.active
+        assert len(cache) == 0
         # During the outage nothing is cached, so a logout elsewhere is seen at once.
         await a.client.post("/logout", headers={"cookie": f"session={cookie}"})
         assert await b.status(cookie) == 401
@@ -288,7 +290,8 @@ def test_a_logout_on_another_worker_closes_the_socket(
     postgres_dsn: str, sync_table: str, socket_worker: tuple[TestClient, Anchor]
 ) -> None:
     client, anchor = socket_worker
-    assert anchor.feed is not None and anchor.feed.connected
+    assert anchor.feed is not None
+    assert anchor.feed.connected
     cookie = client.post("/login").cookies["session"]
     client.cookies.clear()
     headers = {"cookie": f"session={cookie}", "origin": "https://testserver"}

@@ -1,4 +1,5 @@
-"""anchor-asyncpg: `AsyncpgStore` owning its pool (which skips the reset query by default)."""
+"""anchor-asyncpg: `AsyncpgStore` owning its pool (which skips the reset query by default);
+`cached` adds the session cache and its change feed."""
 
 from __future__ import annotations
 
@@ -8,3 +9,4 @@ from bench.apps.anchored import anchored_app
 
 store = AsyncpgStore(settings.DSN, table=settings.TABLE, pool_options=settings.POOL)
 app = anchored_app(store, store.open, store.close)
+cached = anchored_app(store, store.open, store.close, cached=True)

@@ -1,4 +1,5 @@
-"""anchor-sqlalchemy: `SQLAlchemyStore` on an `AsyncEngine` (asyncpg driver, no reset query)."""
+"""anchor-sqlalchemy: `SQLAlchemyStore` on an `AsyncEngine` (asyncpg driver, no reset query);
+`cached` adds the session cache and its change feed."""
 
 from __future__ import annotations
 
@@ -13,3 +14,4 @@ url = "postgresql+asyncpg://" + settings.DSN.split("://", 1)[1]
 engine = create_async_engine(url, pool_size=settings.POOL_SIZE, max_overflow=0)
 store = SQLAlchemyStore(engine, sessions_table(MetaData(), settings.TABLE))
 app = anchored_app(store, shutdown=engine.dispose)
+cached = anchored_app(store, shutdown=engine.dispose, cached=True)

@@ -10,21 +10,34 @@ from fastapi import Depends, FastAPI
 
 from bench.apps import settings
 from fastapi_anchor import Anchor, SessionRecord
+from fastapi_anchor.cache import SessionCache
+from fastapi_anchor.feed import ChangeFeed
 from fastapi_anchor.store import SessionStore
 
 Step = Callable[[], Awaitable[Any]]
 
 
 def anchored_app(
-    store: SessionStore, startup: Step | None = None, shutdown: Step | None = None
+    store: SessionStore,
+    startup: Step | None = None,
+    shutdown: Step | None = None,
+    *,
+    cached: bool = False,
 ) -> FastAPI:
-    """A FastAPI app whose `GET /me` returns the session's user id (401 without a session)."""
-    anchor = Anchor(store, secret_keys=settings.SECRET)
+    """A FastAPI app whose `GET /me` returns the session's user id (401 without a session).
+
+    `cached`: a `SessionCache` kept correct by a `ChangeFeed` on the benchmark's table.
+    """
+    feed = ChangeFeed(settings.DSN, table=settings.TABLE) if cached else None
+    cache = SessionCache(max_entries=20_000) if cached else None
+    anchor = Anchor(store, secret_keys=settings.SECRET, feed=feed, cache=cache)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await startup() if startup else None
+        await feed.start() if feed else None
         yield
+        await feed.stop() if feed else None
         await shutdown() if shutdown else None
 
     app = FastAPI(lifespan=lifespan)
