@@ -315,4 +315,3 @@ def test_a_cache_without_a_feed_is_refused() -> None:
 
     with pytest.raises(ConfigurationError, match="needs a ChangeFeed"):
         Anchor(MemoryStore(), secret_keys=SECRET, cache=SessionCache())
-
