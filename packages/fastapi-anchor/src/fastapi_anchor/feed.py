@@ -102,7 +102,7 @@ class ChangeFeed:
         await self.stop()
 
     async def _run(self, first_try: asyncio.Future[None]) -> None:
-        import asyncpg
+        import asyncpg  # type: ignore[import-untyped]  # imported only when a feed starts
 
         wait = self.backoff[0]
         while True:
