@@ -285,7 +285,8 @@ async def test_a_steady_authenticated_request_is_one_select(
         assert (await client.get("/me")).status_code == 200
         select, write = log.statements()
         assert "SELECT" in select, select
-        assert "UPDATE" in write and "last_seen_at" in write, write
+        assert "UPDATE" in write, write
+        assert "last_seen_at" in write, write
         assert (await client.get("/me")).status_code == 200
         assert len(log.statements()) == 1
     [stored] = await store.list_user("carol")

@@ -35,9 +35,7 @@ async def schema(new_schema: Callable[[str], Awaitable[str]]) -> str:
 @pytest.fixture
 async def search_path_engine(pg_url: str, schema: str) -> AsyncIterator[AsyncEngine]:
     """An engine whose connections put the test's schema first: the default schema."""
-    engine = create_async_engine(
-        pg_url, connect_args={"server_settings": {"search_path": schema}}
-    )
+    engine = create_async_engine(pg_url, connect_args={"server_settings": {"search_path": schema}})
     try:
         yield engine
     finally:
@@ -76,7 +74,8 @@ async def test_the_created_table_is_the_shared_one_with_its_trigger(
         await SQLAlchemyStore(pg_engine, schema=schema).create_table()
     created = await describe(schema, DEFAULT_TABLE_NAME)
     assert created == await shared_table(DEFAULT_TABLE_NAME)
-    assert [t["name"] for t in created["triggers"]] == ["anchor_sessions_changed", "anchor_sessions_ended"]
+    triggers = [trigger["name"] for trigger in created["triggers"]]
+    assert triggers == ["anchor_sessions_changed", "anchor_sessions_ended"]
     assert [f["name"] for f in created["functions"]] == ["anchor_sessions_notify"]
     assert len(created["columns"]) == 10
 

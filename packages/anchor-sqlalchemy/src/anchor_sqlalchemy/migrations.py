@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from sqlalchemy import DDL
 from sqlalchemy.engine import Dialect
 
+from anchor_sqlalchemy.table import literal_ddl
 from fastapi_anchor.toolkit import DEFAULT_TABLE_NAME, notify_trigger_sql, upgrade_table_sql
 
 __all__ = ["create_trigger", "upgrade_table"]
@@ -76,5 +76,4 @@ def _run(op: Operations, statements: list[str]) -> None:
     if op.get_context().dialect.name != "postgresql":
         return
     for statement in statements:
-        # DDL, not text(): no bind parameters read into the SQL; % is DDL's format sign.
-        op.execute(DDL(statement.replace("%", "%%")))
+        op.execute(literal_ddl(statement))

@@ -59,7 +59,7 @@ def _aware_or_none(value: datetime | None) -> datetime | None:
 
 def _record(session_id: str, row: Sequence[Any]) -> SessionRecord:
     """The record of a row holding the shared columns after `id`, in order (`Statements.get`'s)."""
-    user_id, data, created_at, expires_at, authenticated_at, last_seen_at, ip, agent, persistent = row
+    user_id, data, created_at, expires_at, authenticated, seen, ip, agent, persistent = row
     return SessionRecord(
         id=session_id,
         user_id=user_id,
@@ -67,8 +67,8 @@ def _record(session_id: str, row: Sequence[Any]) -> SessionRecord:
         expires_at=_aware(expires_at),
         data=load_data(data),
         # NULL in a row written by code older than the column: the record reads created_at.
-        authenticated_at=_aware_or_none(authenticated_at),
-        last_seen_at=_aware_or_none(last_seen_at),
+        authenticated_at=_aware_or_none(authenticated),
+        last_seen_at=_aware_or_none(seen),
         ip_address=ip,
         user_agent=agent,
         persistent=persistent,
@@ -181,7 +181,9 @@ class SQLAlchemyStore:
             ("last_seen_at", last_seen_at),
             ("authenticated_at", authenticated_at),
         )
-        changes = {name: ensure_utc(value, name) for name, value in times if value is not None}
+        changes: dict[str, Any] = {
+            name: ensure_utc(value, name) for name, value in times if value is not None
+        }
         if data is not None:
             changes["data"] = dump_data(data)
         params = {f"new_{name}": value for name, value in changes.items()}

@@ -97,5 +97,13 @@ def _create_trigger(target: Table, connection: Any, **_kw: Any) -> None:
     # The schema the table went to, an engine's schema_translate_map applied.
     schema = connection.schema_for_object(target)
     for statement in notify_trigger_sql(target.name, schema):
-        # DDL formats its text with %: keep any percent sign literal.
-        connection.execute(DDL(statement.replace("%", "%%")))
+        connection.execute(literal_ddl(statement))
+
+
+def literal_ddl(statement: str) -> DDL:
+    """`statement` as a `DDL` element, run as written.
+
+    Not `text()`, which would read `:name` as a bind parameter; `DDL` formats its text with
+    `%`, so percent signs are doubled.
+    """
+    return DDL(statement.replace("%", "%%"))  # type: ignore[no-untyped-call]
