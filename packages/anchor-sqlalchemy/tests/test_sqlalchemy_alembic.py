@@ -1,9 +1,11 @@
-"""Alembic autogenerate sees the session table on the application's MetaData."""
+"""Alembic autogenerate sees the session table on the application's MetaData; with the README's
+added line its migration creates the shared table, trigger included."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from anchor_sqlalchemy import SQLAlchemyStore, sessions_table
+from anchor_sqlalchemy.migrations import create_trigger
 from fastapi_anchor.store import SessionRecord
 from fastapi_anchor.tokens import hash_token, new_token
 
@@ -50,8 +53,13 @@ def _context(conn: Connection, table_name: str) -> MigrationContext:
 
 
 async def test_autogenerate_writes_a_migration_that_creates_the_table(
-    pg_engine: AsyncEngine, app_metadata: tuple[MetaData, sa.Table]
+    pg_engine: AsyncEngine,
+    app_metadata: tuple[MetaData, sa.Table],
+    describe: Callable[[str, str], Awaitable[dict[str, Any]]],
+    shared_table: Callable[[str], Awaitable[dict[str, Any]]],
 ) -> None:
+    """The rendered migration, with the README's `create_trigger` line, makes the shared
+    table and its trigger; autogenerate then proposes nothing."""
     metadata, table = app_metadata
 
     def diff(conn: Connection) -> list[Any]:
@@ -66,8 +74,11 @@ async def test_autogenerate_writes_a_migration_that_creates_the_table(
     def upgrade(conn: Connection, code: str) -> None:
         namespace = {"op": Operations(_context(conn, table.name)), "sa": sa}
         namespace["postgresql"] = postgresql
-        # The rendered commands are the body of a migration's upgrade(), indented as such.
-        exec(f"def upgrade():\n    {code}\n\nupgrade()", namespace)
+        namespace["create_trigger"] = create_trigger
+        # The rendered commands are the body of a migration's upgrade(), indented as such,
+        # followed by the line the README has users add.
+        added = f"create_trigger(op, {table.name!r})"
+        exec(f"def upgrade():\n    {code}\n    {added}\n\nupgrade()", namespace)
 
     async with pg_engine.connect() as conn:
         proposed = await conn.run_sync(diff)
@@ -81,11 +92,17 @@ async def test_autogenerate_writes_a_migration_that_creates_the_table(
     assert f"op.create_table('{table.name}'" in code
     assert "postgresql.JSONB(astext_type=sa.Text())" in code
     assert "sa.DateTime(timezone=True)" in code
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    columns = [line.strip() for line in code.splitlines() if line.strip().startswith("sa.Col")]
+    assert len(columns) == 10
+    for line in columns:  # as the README shows them (which wraps the line of `data`)
+        assert line in readme or "'data'" in line, line
 
     async with pg_engine.begin() as conn:
         await conn.run_sync(upgrade, code)
     async with pg_engine.connect() as conn:
         assert await conn.run_sync(diff) == []
+    assert await describe("public", table.name) == await shared_table(table.name)
 
     store = SQLAlchemyStore(pg_engine, table)  # the migrated table serves the store
     record = SessionRecord(hash_token(new_token()), "alice", T0, T0, {"x": [1, 2]})

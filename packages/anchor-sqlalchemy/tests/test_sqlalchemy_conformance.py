@@ -19,6 +19,9 @@ from fastapi_anchor.store import SessionRecord
 from fastapi_anchor.testing import SessionStoreSuite
 from fastapi_anchor.toolkit import load_data
 
+# Read as the database holds them: no SQLAlchemy type converts them on the way.
+DEVICE_COLUMNS = "authenticated_at, last_seen_at, ip_address, user_agent, persistent"
+
 
 class TestSQLAlchemyStoreOnPostgres(SessionStoreSuite[SQLAlchemyStore]):
     can_be_unavailable = True
@@ -46,18 +49,18 @@ class TestSQLAlchemyStoreOnPostgres(SessionStoreSuite[SQLAlchemyStore]):
     async def read_stored(self, store: SQLAlchemyStore, session_id: str) -> SessionRecord | None:
         """The row as stored, read as text on a connection of the user's engine."""
         query = text(
-            f"SELECT id, user_id, data::text, created_at, expires_at FROM {store.table.name} "
-            "WHERE id = :id"
+            f"SELECT id, user_id, data::text, created_at, expires_at, {DEVICE_COLUMNS} "
+            f"FROM {store.table.name} WHERE id = :id"
         )
         async with store.engine.connect() as conn:
             row = (await conn.execute(query, {"id": session_id})).first()
         if row is None:
             return None
-        return SessionRecord(row[0], row[1], row[3], row[4], load_data(row[2]))
+        return SessionRecord(*row[:2], row[3], row[4], load_data(row[2]), *row[5:])
 
 
-def _sqlite_time(value: str) -> datetime:
-    return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+def _sqlite_time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
 
 
 class TestSQLAlchemyStoreOnSQLite(SessionStoreSuite[SQLAlchemyStore]):
@@ -93,13 +96,23 @@ class TestSQLAlchemyStoreOnSQLite(SessionStoreSuite[SQLAlchemyStore]):
     async def read_stored(self, store: SQLAlchemyStore, session_id: str) -> SessionRecord | None:
         """The row as SQLite holds it: JSON text and UTC wall-clock times."""
         query = text(
-            f"SELECT id, user_id, data, created_at, expires_at FROM {store.table.name} "
-            "WHERE id = :id"
+            f"SELECT id, user_id, data, created_at, expires_at, {DEVICE_COLUMNS} "
+            f"FROM {store.table.name} WHERE id = :id"
         )
         async with store.engine.connect() as conn:
             row = (await conn.execute(query, {"id": session_id})).first()
         if row is None:
             return None
+        id_, user_id, data, created, expires, authenticated, seen, ip, agent, persistent = row
         return SessionRecord(
-            row[0], row[1], _sqlite_time(row[3]), _sqlite_time(row[4]), json.loads(row[2])
+            id_,
+            user_id,
+            _sqlite_time(created),
+            _sqlite_time(expires),
+            json.loads(data),
+            authenticated_at=_sqlite_time(authenticated),
+            last_seen_at=_sqlite_time(seen),
+            ip_address=ip,
+            user_agent=agent,
+            persistent={0: False, 1: True}[persistent],  # SQLite stores booleans as integers
         )

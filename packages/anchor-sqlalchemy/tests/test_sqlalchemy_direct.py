@@ -36,7 +36,16 @@ T0 = datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
 
 def new_record() -> SessionRecord:
     return SessionRecord(
-        hash_token(new_token()), "alice", T0, T0 + timedelta(hours=1), {"k": ["v", 1]}
+        hash_token(new_token()),
+        "alice",
+        T0,
+        T0 + timedelta(hours=1),
+        {"k": ["v", 1]},
+        authenticated_at=T0 + timedelta(minutes=1),
+        last_seen_at=T0 + timedelta(minutes=2, microseconds=3),
+        ip_address="192.0.2.1",
+        user_agent="Mozilla/5.0 ü",
+        persistent=False,
     )
 
 
@@ -104,10 +113,12 @@ async def test_the_direct_row_is_the_row_a_connection_reads(
             row = (await conn.execute(statement, {"session_id": record.id})).one()
         assert tuple(direct_row) == tuple(row)
         assert [type(value) for value in direct_row] == [type(value) for value in row]
-        user_id, created_at, expires_at, data = direct_row
+        user_id, data, created_at, expires_at, authenticated_at, last_seen_at, *device = direct_row
         assert (user_id, created_at, expires_at) == ("alice", record.created_at, record.expires_at)
         assert created_at.utcoffset() == timedelta(0)
         assert isinstance(data, str)
+        assert (authenticated_at, last_seen_at) == (record.authenticated_at, record.last_seen_at)
+        assert device == ["192.0.2.1", "Mozilla/5.0 ü", False]
         assert await greenlet_spawn(direct.first, hash_token(new_token())) is None
 
 

@@ -20,7 +20,9 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from anchor_sqlalchemy import SQLAlchemyStore
+from fastapi_anchor import Anchor
 from fastapi_anchor.store import SessionRecord
+from fastapi_anchor.testing import https_client, session_app
 from fastapi_anchor.tokens import hash_token, new_token
 
 from required import missing
@@ -145,7 +147,16 @@ async def test_every_write_is_one_autocommitted_statement(
         ("INSERT", lambda: store.create(record)),
         ("UPDATE", lambda: store.update(record.id, expires_at=T0 + timedelta(hours=2))),
         ("UPDATE", lambda: store.update(record.id, data={"n": 2})),
+        ("UPDATE", lambda: store.update(record.id, last_seen_at=T0 + timedelta(minutes=1))),
+        (
+            "UPDATE",
+            lambda: store.update(
+                record.id, expires_at=T0, last_seen_at=T0, authenticated_at=T0, data={}
+            ),
+        ),
+        ("SELECT", lambda: store.update(record.id)),
         ("SELECT", lambda: store.list_user("bob")),
+        ("DELETE", lambda: store.delete_user("bob", keep=record.id)),
         ("DELETE", lambda: store.delete(record.id)),
         ("DELETE", lambda: store.delete_user("bob")),
         ("DELETE", lambda: store.delete_expired(T0)),
@@ -247,3 +258,36 @@ async def test_application_named_statements_keep_reads_on_the_dialects_cursor(
         log.statements()
         for name in await names_of_reads(store, log, record):
             assert name.startswith("__app_"), name
+
+
+@pytest.mark.anyio
+async def test_a_steady_authenticated_request_is_one_select(
+    logged_store: tuple[SQLAlchemyStore, ServerLog],
+) -> None:
+    """Through `Anchor` over HTTP: one SELECT per request and no write, until the last-seen
+    time is due (one UPDATE with it), then one SELECT again."""
+    store, log = logged_store
+    now = [T0]
+    anchor = Anchor(
+        store,
+        secret_keys="statement-count-secret-0123456789",
+        clock=lambda: now[0],
+        last_seen_resolution=timedelta(hours=1),
+    )
+    async with https_client(session_app(anchor)) as client:
+        assert (await client.post("/login", params={"user": "carol"})).status_code == 200
+        log.statements()
+        for _ in range(3):
+            assert (await client.get("/me")).status_code == 200
+            [statement] = log.statements()
+            assert "SELECT" in statement, statement
+        now[0] = T0 + timedelta(hours=1, seconds=1)
+        assert (await client.get("/me")).status_code == 200
+        select, write = log.statements()
+        assert "SELECT" in select, select
+        assert "UPDATE" in write, write
+        assert "last_seen_at" in write, write
+        assert (await client.get("/me")).status_code == 200
+        assert len(log.statements()) == 1
+    [stored] = await store.list_user("carol")
+    assert stored.last_seen_at == now[0]

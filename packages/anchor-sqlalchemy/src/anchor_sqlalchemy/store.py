@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
@@ -51,6 +51,28 @@ def _engine_of(bind: AsyncEngine | async_sessionmaker[Any]) -> AsyncEngine:
 def _aware(value: datetime) -> datetime:
     # SQLite gives back the naive UTC wall time that was written; PostgreSQL gives aware values.
     return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
+def _aware_or_none(value: datetime | None) -> datetime | None:
+    return None if value is None else _aware(value)
+
+
+def _record(session_id: str, row: Sequence[Any]) -> SessionRecord:
+    """The record of a row holding the shared columns after `id`, in order (`Statements.get`'s)."""
+    user_id, data, created_at, expires_at, authenticated, seen, ip, agent, persistent = row
+    return SessionRecord(
+        id=session_id,
+        user_id=user_id,
+        created_at=_aware(created_at),
+        expires_at=_aware(expires_at),
+        data=load_data(data),
+        # NULL in a row written by code older than the column: the record reads created_at.
+        authenticated_at=_aware_or_none(authenticated),
+        last_seen_at=_aware_or_none(seen),
+        ip_address=ip,
+        user_agent=agent,
+        persistent=persistent,
+    )
 
 
 class SQLAlchemyStore:
@@ -111,10 +133,12 @@ class SQLAlchemyStore:
         self._gate = PoolGate.for_engine(self._engine)
 
     async def create_table(self) -> None:
-        """Create the table and its indexes if they are missing.
+        """Create the table, its indexes and (on PostgreSQL) its trigger if the table is missing.
 
         Handy in development and tests; in production let Alembic create the table from the
-        application's `MetaData`.
+        application's `MetaData`. An existing table is left as it is: a table of schema 1
+        (the first five columns) is brought to schema 2 by a migration
+        (`anchor_sqlalchemy.migrations.upgrade_table`).
         """
         async with self.engine.begin() as conn:
             await conn.run_sync(self.table.create, checkfirst=True)
@@ -126,24 +150,14 @@ class SQLAlchemyStore:
             SessionExists: The id is already stored (the database's unique violation).
             StoreUnavailable: The database cannot be reached.
         """
-        params = {
-            "id_": record.id,
-            "user_id_": record.user_id,
-            "data_": dump_data(record.data),
-            "created_at_": record.created_at,
-            "expires_at_": record.expires_at,
-        }
+        params = {f"{name}_": getattr(record, name) for name in COLUMNS}
+        params["data_"] = dump_data(record.data)
         await self._run(self._rowcount, self._sql.insert, params, inserting=True)
 
     async def get(self, session_id: str) -> SessionRecord | None:
         """Return the record with this id, expired or not, or None: one SELECT, no transaction."""
         row = await self._run(self._read, session_id)
-        if row is None:
-            return None
-        user_id, created_at, expires_at, data = row
-        return SessionRecord(
-            session_id, user_id, _aware(created_at), _aware(expires_at), load_data(data)
-        )
+        return None if row is None else _record(session_id, row)
 
     async def update(
         self,
@@ -151,40 +165,48 @@ class SQLAlchemyStore:
         *,
         expires_at: datetime | None = None,
         data: Mapping[str, Any] | None = None,
+        last_seen_at: datetime | None = None,
+        authenticated_at: datetime | None = None,
     ) -> bool:
-        """Change `expires_at` and/or `data` with one UPDATE; never inserts.
+        """Change the given fields with one UPDATE; never inserts.
+
+        Raises:
+            ValueError: A datetime is naive (nothing is written).
 
         Returns:
-            True if the record existed, False if it is gone.
+            True if the record existed, even if no value changed; False if it is gone.
         """
-        params: dict[str, Any] = {"session_id": session_id}
-        if expires_at is not None:
-            params["new_expires_at"] = ensure_utc(expires_at, "expires_at")
+        times = (
+            ("expires_at", expires_at),
+            ("last_seen_at", last_seen_at),
+            ("authenticated_at", authenticated_at),
+        )
+        changes: dict[str, Any] = {
+            name: ensure_utc(value, name) for name, value in times if value is not None
+        }
         if data is not None:
-            params["new_data"] = dump_data(data)
-        if expires_at is None:
-            if data is None:
-                return await self._run(self._first, self._sql.exists, params) is not None
-            statement = self._sql.update_data
-        else:
-            statement = self._sql.update_expiry if data is None else self._sql.update_both
-        return await self._run(self._rowcount, statement, params) > 0
+            changes["data"] = dump_data(data)
+        params = {f"new_{name}": value for name, value in changes.items()}
+        params["session_id"] = session_id
+        if not changes:
+            return await self._run(self._first, self._sql.exists, params) is not None
+        return await self._run(self._rowcount, self._sql.updates[frozenset(changes)], params) > 0
 
     async def delete(self, session_id: str) -> bool:
         """Remove one record; return whether it existed."""
         return await self._run(self._rowcount, self._sql.delete, {"session_id": session_id}) > 0
 
-    async def delete_user(self, user_id: str) -> int:
-        """Remove every record of `user_id`; return how many were removed."""
-        return await self._run(self._rowcount, self._sql.delete_user, {"user_id": user_id})
+    async def delete_user(self, user_id: str, *, keep: str | None = None) -> int:
+        """Remove every record of `user_id` but the one with id `keep`; return how many."""
+        if keep is None:
+            return await self._run(self._rowcount, self._sql.delete_user, {"user_id": user_id})
+        params = {"user_id": user_id, "keep": keep}
+        return await self._run(self._rowcount, self._sql.delete_user_but, params)
 
     async def list_user(self, user_id: str) -> list[SessionRecord]:
         """Return every record of `user_id`, expired ones included."""
         rows = await self._run(self._all, self._sql.list_user, {"user_id": user_id})
-        return [
-            SessionRecord(id_, user, _aware(created_at), _aware(expires_at), load_data(data))
-            for id_, user, created_at, expires_at, data in rows
-        ]
+        return [_record(row[0], row[1:]) for row in rows]
 
     async def delete_expired(self, now: datetime, limit: int = 1000) -> int:
         """Remove at most `limit` records with `expires_at <= now`; return how many.
