@@ -266,4 +266,9 @@ async def test_the_table_is_the_shared_one(seed: dict[str, Any]) -> None:
         ("data", "jsonb"),
         ("created_at", "timestamp with time zone"),
         ("expires_at", "timestamp with time zone"),
+        ("authenticated_at", "timestamp with time zone"),
+        ("last_seen_at", "timestamp with time zone"),
+        ("ip_address", "character varying"),
+        ("user_agent", "character varying"),
+        ("persistent", "boolean"),
     ]
