@@ -107,12 +107,14 @@ def schema_name(fresh_name: Callable[[str], str], postgres_dsn: str) -> Iterator
 async def _live_table(
     credentials: dict[str, Any], model: type[Model], drop_sql: str, dsn: str, **extra: Any
 ) -> AsyncIterator[TortoiseContext]:
-    """Init a Tortoise context on `model`, generate its schema; close and drop on exit."""
+    """Init a Tortoise context on `model`, generate its schema and add the trigger the way
+    the README says (`generate_schemas`, then `create_table`); close and drop on exit."""
     with models_module(model) as module:
         async with TortoiseContext() as context:
             try:
                 await context.init(config=tortoise_config(credentials, [module], **extra))
                 await context.generate_schemas()
+                await TortoiseStore(model=model).create_table()
                 yield context
             finally:
                 await context.close_connections()
@@ -194,17 +196,15 @@ async def _read_row(dsn: str, model: type[Model], session_id: str) -> SessionRec
     conn = await asyncpg.connect(dsn)
     try:
         row = await conn.fetchrow(
-            f"SELECT id, user_id, created_at, expires_at, data::text AS data FROM {table} "
-            "WHERE id = $1",
+            "SELECT id, user_id, created_at, expires_at, data::text AS data, authenticated_at, "
+            f"last_seen_at, ip_address, user_agent, persistent FROM {table} WHERE id = $1",
             session_id,
         )
     finally:
         await conn.close()
     if row is None:
         return None
-    return SessionRecord(
-        row["id"], row["user_id"], row["created_at"], row["expires_at"], load_data(row["data"])
-    )
+    return SessionRecord(**{**row, "data": load_data(row["data"])})
 
 
 @pytest.fixture
@@ -303,11 +303,39 @@ def new_record() -> Callable[..., SessionRecord]:
 
 Describe = Callable[[Any, str, str], Awaitable[dict[str, Any]]]
 
+# What `catalog.describe_table` names but does not define: each trigger's definition and the
+# notify function's source (the schema name, the one expected difference, taken out).
+TRIGGERS_SQL = """
+SELECT tgname AS name, replace(pg_get_triggerdef(oid), quote_ident($1) || '.', '') AS definition
+FROM pg_trigger WHERE tgrelid = $2::regclass AND NOT tgisinternal ORDER BY tgname
+"""
+
+FUNCTIONS_SQL = """
+SELECT p.proname AS name, l.lanname AS language, p.prosrc AS source,
+       pg_get_function_result(p.oid) AS result
+FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_language l ON l.oid = p.prolang
+WHERE n.nspname = $1 AND p.proname = $2 || '_notify'
+"""
+
+
+async def describe_with_triggers(conn: Any, schema: str, table: str) -> dict[str, Any]:
+    """`catalog.describe_table` plus the triggers' definitions and the notify function."""
+    described = await catalog.describe_table(conn, schema, table)
+    name = quote_table(table, schema)
+    described["trigger definitions"] = [
+        dict(row) for row in await conn.fetch(TRIGGERS_SQL, schema, name)
+    ]
+    described["functions"] = [dict(row) for row in await conn.fetch(FUNCTIONS_SQL, schema, table)]
+    return described
+
 
 @pytest.fixture
 def describe_table() -> Describe:
-    """`await describe_table(conn, schema, table)`: the table as the catalogs hold it."""
-    return catalog.describe_table
+    """`await describe_table(conn, schema, table)`: the table as the catalogs hold it,
+    triggers and the notify function included."""
+    return describe_with_triggers
 
 
 @pytest.fixture

@@ -92,7 +92,7 @@ async def test_dropped_table_is_table_missing(
         await conn.execute(f'DROP TABLE "{tortoise_table.table}"')
     finally:
         await conn.close()
-    with pytest.raises(TableMissing, match="generate_schemas") as caught:
+    with pytest.raises(TableMissing, match="create_table") as caught:
         await store.get(new_record().id)
     assert tortoise_table.table in str(caught.value)
 
