@@ -7,8 +7,11 @@ Every test gets its own table (a fresh name) or its own PostgreSQL schema, its o
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
+import subprocess
 import sys
+import textwrap
 import types
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import (
@@ -19,6 +22,7 @@ from contextlib import (
 )
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -348,3 +352,42 @@ async def two_schemas(
         await new_schema("anchor_tortoise_ours"),
         await new_schema("anchor_tortoise_ref"),
     )
+
+
+README = Path(__file__).parents[1] / "README.md"
+PYTHON_BLOCK = re.compile(r"^( *)```python\n(.*?)^\1```", re.DOTALL | re.MULTILINE)
+
+
+def readme_python_block(containing: str) -> str:
+    """The one ```python block of the package README holding `containing`, dedented."""
+    blocks = [textwrap.dedent(m.group(2)) for m in PYTHON_BLOCK.finditer(README.read_text())]
+    (block,) = [b for b in blocks if containing in b]
+    return block
+
+
+@pytest.fixture
+def readme_block() -> Callable[[str], str]:
+    """`readme_block("text")`: the README's python block holding "text", as users copy it."""
+    return readme_python_block
+
+
+def run_cli(cwd: Path, module: str, *args: str) -> str:
+    """Run `python -m <module> <args>` in `cwd` as a user's shell would; return its stdout."""
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        # No bytecode: a test rewrites settings and migrations within the same second.
+        env={"PYTHONPATH": str(cwd), "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.fixture
+def cli() -> Callable[..., str]:
+    """`cli(cwd, "aerich", "upgrade")`: a command line tool run in a subprocess."""
+    return run_cli
