@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -82,6 +83,26 @@ async def test_create_table_makes_the_shared_table_exactly(
         f"{DEFAULT_TABLE_NAME}_ended",
     ]
     assert [f["name"] for f in made["functions"]] == [f"{DEFAULT_TABLE_NAME}_notify"]
+
+
+async def test_workers_creating_the_table_at_once_all_succeed(
+    two_schemas: tuple[Any, str, str],
+    tortoise_credentials: dict[str, Any],
+    describe_table: Callable[..., Any],
+) -> None:
+    """Every worker may run `create_table()` on start: concurrent runs wait for each other
+    instead of colliding in the catalog."""
+    conn, ours, reference = two_schemas
+    for statement in create_table_sql(DEFAULT_TABLE_NAME, reference):
+        await conn.execute(statement)
+    config = default_model_config(tortoise_credentials, ours)
+    config["connections"]["default"]["credentials"]["maxsize"] = 6
+    async with TortoiseContext() as context:
+        await context.init(config=config)
+        await asyncio.gather(*(TortoiseStore().create_table() for _ in range(6)))
+    assert await describe_table(conn, ours, DEFAULT_TABLE_NAME) == await describe_table(
+        conn, reference, DEFAULT_TABLE_NAME
+    )
 
 
 async def test_generate_schemas_makes_all_but_the_trigger(
