@@ -116,10 +116,12 @@ async def _sqlalchemy_create(dsn: str, schema: str, workdir: Path) -> None:
 
 @asynccontextmanager
 async def _tortoise_context(dsn: str, model: Any, generate: bool) -> AsyncIterator[None]:
-    """A live Tortoise context whose only app holds `model` (in a module made for it)."""
+    """A live Tortoise context whose only app holds `model` (in a module made for it); with
+    `generate`, the table made as the README says: `generate_schemas`, then
+    `TortoiseStore.create_table()` for the trigger Tortoise cannot declare."""
     from tortoise.context import TortoiseContext
 
-    from anchor_tortoise import credentials_from_dsn
+    from anchor_tortoise import TortoiseStore, credentials_from_dsn
 
     module_name = f"interop_tortoise_models_{secrets.token_hex(4)}"
     module = types.ModuleType(module_name)
@@ -140,6 +142,7 @@ async def _tortoise_context(dsn: str, model: Any, generate: bool) -> AsyncIterat
                 await context.init(config=config)
                 if generate:
                     await context.generate_schemas()
+                    await TortoiseStore("default", model=model).create_table()
                 yield
             finally:
                 await context.close_connections()
@@ -214,7 +217,12 @@ async def _piccolo_create(dsn: str, schema: str, workdir: Path) -> None:
 ADAPTERS = (
     Adapter("asyncpg", _asyncpg_store, _asyncpg_create, "AsyncpgStore.create_table()"),
     Adapter("sqlalchemy", _sqlalchemy_store, _sqlalchemy_create, "MetaData.create_all"),
-    Adapter("tortoise", _tortoise_store, _tortoise_create, "Tortoise generate_schemas()"),
+    Adapter(
+        "tortoise",
+        _tortoise_store,
+        _tortoise_create,
+        "Tortoise generate_schemas() + TortoiseStore.create_table()",
+    ),
     Adapter("piccolo", _piccolo_store, _piccolo_create, "piccolo migrations forwards"),
 )
 """Every PostgreSQL adapter of the repository."""

@@ -7,8 +7,11 @@ Every test gets its own table (a fresh name) or its own PostgreSQL schema, its o
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
+import subprocess
 import sys
+import textwrap
 import types
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import (
@@ -19,6 +22,7 @@ from contextlib import (
 )
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -107,12 +111,14 @@ def schema_name(fresh_name: Callable[[str], str], postgres_dsn: str) -> Iterator
 async def _live_table(
     credentials: dict[str, Any], model: type[Model], drop_sql: str, dsn: str, **extra: Any
 ) -> AsyncIterator[TortoiseContext]:
-    """Init a Tortoise context on `model`, generate its schema; close and drop on exit."""
+    """Init a Tortoise context on `model`, generate its schema and add the trigger the way
+    the README says (`generate_schemas`, then `create_table`); close and drop on exit."""
     with models_module(model) as module:
         async with TortoiseContext() as context:
             try:
                 await context.init(config=tortoise_config(credentials, [module], **extra))
                 await context.generate_schemas()
+                await TortoiseStore(model=model).create_table()
                 yield context
             finally:
                 await context.close_connections()
@@ -194,17 +200,15 @@ async def _read_row(dsn: str, model: type[Model], session_id: str) -> SessionRec
     conn = await asyncpg.connect(dsn)
     try:
         row = await conn.fetchrow(
-            f"SELECT id, user_id, created_at, expires_at, data::text AS data FROM {table} "
-            "WHERE id = $1",
+            "SELECT id, user_id, created_at, expires_at, data::text AS data, authenticated_at, "
+            f"last_seen_at, ip_address, user_agent, persistent FROM {table} WHERE id = $1",
             session_id,
         )
     finally:
         await conn.close()
     if row is None:
         return None
-    return SessionRecord(
-        row["id"], row["user_id"], row["created_at"], row["expires_at"], load_data(row["data"])
-    )
+    return SessionRecord(**{**row, "data": load_data(row["data"])})
 
 
 @pytest.fixture
@@ -303,11 +307,39 @@ def new_record() -> Callable[..., SessionRecord]:
 
 Describe = Callable[[Any, str, str], Awaitable[dict[str, Any]]]
 
+# What `catalog.describe_table` names but does not define: each trigger's definition and the
+# notify function's source (the schema name, the one expected difference, taken out).
+TRIGGERS_SQL = """
+SELECT tgname AS name, replace(pg_get_triggerdef(oid), quote_ident($1) || '.', '') AS definition
+FROM pg_trigger WHERE tgrelid = $2::regclass AND NOT tgisinternal ORDER BY tgname
+"""
+
+FUNCTIONS_SQL = """
+SELECT p.proname AS name, l.lanname AS language, p.prosrc AS source,
+       pg_get_function_result(p.oid) AS result
+FROM pg_proc p
+JOIN pg_namespace n ON n.oid = p.pronamespace
+JOIN pg_language l ON l.oid = p.prolang
+WHERE n.nspname = $1 AND p.proname = $2 || '_notify'
+"""
+
+
+async def describe_with_triggers(conn: Any, schema: str, table: str) -> dict[str, Any]:
+    """`catalog.describe_table` plus the triggers' definitions and the notify function."""
+    described = await catalog.describe_table(conn, schema, table)
+    name = quote_table(table, schema)
+    described["trigger definitions"] = [
+        dict(row) for row in await conn.fetch(TRIGGERS_SQL, schema, name)
+    ]
+    described["functions"] = [dict(row) for row in await conn.fetch(FUNCTIONS_SQL, schema, table)]
+    return described
+
 
 @pytest.fixture
 def describe_table() -> Describe:
-    """`await describe_table(conn, schema, table)`: the table as the catalogs hold it."""
-    return catalog.describe_table
+    """`await describe_table(conn, schema, table)`: the table as the catalogs hold it,
+    triggers and the notify function included."""
+    return describe_with_triggers
 
 
 @pytest.fixture
@@ -320,3 +352,42 @@ async def two_schemas(
         await new_schema("anchor_tortoise_ours"),
         await new_schema("anchor_tortoise_ref"),
     )
+
+
+README = Path(__file__).parents[1] / "README.md"
+PYTHON_BLOCK = re.compile(r"^( *)```python\n(.*?)^\1```", re.DOTALL | re.MULTILINE)
+
+
+def readme_python_block(containing: str) -> str:
+    """The one ```python block of the package README holding `containing`, dedented."""
+    blocks = [textwrap.dedent(m.group(2)) for m in PYTHON_BLOCK.finditer(README.read_text())]
+    (block,) = [b for b in blocks if containing in b]
+    return block
+
+
+@pytest.fixture
+def readme_block() -> Callable[[str], str]:
+    """`readme_block("text")`: the README's python block holding "text", as users copy it."""
+    return readme_python_block
+
+
+def run_cli(cwd: Path, module: str, *args: str) -> str:
+    """Run `python -m <module> <args>` in `cwd` as a user's shell would; return its stdout."""
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        # No bytecode: a test rewrites settings and migrations within the same second.
+        env={"PYTHONPATH": str(cwd), "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.fixture
+def cli() -> Callable[..., str]:
+    """`cli(cwd, "aerich", "upgrade")`: a command line tool run in a subprocess."""
+    return run_cli

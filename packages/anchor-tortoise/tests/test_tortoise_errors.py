@@ -45,9 +45,13 @@ async def test_every_method_is_unavailable_quickly_when_database_is_down(
         lambda: store.update(record.id, expires_at=T0),
         lambda: store.update(record.id),
         lambda: store.delete(record.id),
+        lambda: store.update(record.id, last_seen_at=T0, authenticated_at=T0),
         lambda: store.delete_user("alice"),
+        lambda: store.delete_user("alice", keep=record.id),
         lambda: store.list_user("alice"),
         lambda: store.delete_expired(T0, 10),
+        store.create_table,
+        store.upgrade_table,
     ]
     for call in calls:
         started = time.monotonic()
@@ -92,9 +96,16 @@ async def test_dropped_table_is_table_missing(
         await conn.execute(f'DROP TABLE "{tortoise_table.table}"')
     finally:
         await conn.close()
-    with pytest.raises(TableMissing, match="generate_schemas") as caught:
+    with pytest.raises(TableMissing, match="create_table") as caught:
         await store.get(new_record().id)
     assert tortoise_table.table in str(caught.value)
+
+
+async def test_upgrading_a_missing_table_is_table_missing(tortoise_no_table: Any) -> None:
+    """`upgrade_table` creates nothing: without a table it says how to create one."""
+    with pytest.raises(TableMissing, match="create_table") as caught:
+        await tortoise_no_table.store().upgrade_table()
+    assert tortoise_no_table.table in str(caught.value)
 
 
 @pytest.fixture

@@ -82,9 +82,28 @@ async def test_update_is_one_update_that_never_inserts(logged: Any, new_record: 
 
     assert await store.update(record.id, expires_at=T0 + timedelta(days=1), data={"a": 1})
     assert await store.update(new_record().id, expires_at=T0) is False
+    later = T0 + timedelta(hours=2)
+    assert await store.update(record.id, last_seen_at=later, authenticated_at=later)
     sent = [s for s in statements.take() if not _is_reset(s)]
-    assert len(sent) == 2
+    assert len(sent) == 3
     assert all(s.startswith("UPDATE ") for s in sent)
+    for column in ('"last_seen_at"=', '"authenticated_at"='):
+        assert column in sent[2]
+    for column in ('"expires_at"', '"data"'):
+        assert column not in sent[2]
+
+
+async def test_delete_user_keeping_one_is_one_delete(logged: Any, new_record: Any) -> None:
+    store, statements, _ = logged
+    kept, other = new_record("dora"), new_record("dora")
+    await store.create(kept)
+    await store.create(other)
+    statements.take()
+
+    assert await store.delete_user("dora", keep=kept.id) == 1
+    (sent,) = [s for s in statements.take() if not _is_reset(s)]
+    assert sent.startswith("DELETE ")
+    assert await store.get(kept.id) == kept
 
 
 async def test_create_and_delete_are_one_statement_each(logged: Any, new_record: Any) -> None:

@@ -1,7 +1,8 @@
-"""Tortoise's `generate_schemas` creates exactly the shared table of `create_table_sql`."""
+"""The model maps the shared table of `create_table_sql`; `create_table()` adds its trigger."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -19,49 +20,110 @@ pytestmark = pytest.mark.anyio
 T0 = datetime(2030, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
 
 
-async def test_generate_schemas_creates_the_shared_table_exactly(
-    two_schemas: tuple[Any, str, str],
-    tortoise_credentials: dict[str, Any],
-    describe_table: Callable[..., Any],
-) -> None:
-    """The default model module, as users configure it, gives the canonical DDL's table.
-
-    Columns (type, length, nullability, default), indexes (name, method, columns, uniqueness)
-    and constraints match a table made by `create_table_sql`, name for name.
-    """
-    conn, ours, reference = two_schemas
-    for statement in create_table_sql(DEFAULT_TABLE_NAME, reference):
-        await conn.execute(statement)
-    config = {
+def default_model_config(credentials: dict[str, Any], schema: str) -> dict[str, Any]:
+    """Tortoise configured as a user does it, the default model module, in `schema`."""
+    return {
         "connections": {
             "default": {
                 "engine": "tortoise.backends.asyncpg",
-                "credentials": {**tortoise_credentials, "schema": ours},
+                "credentials": {**credentials, "schema": schema},
             }
         },
         "apps": {"models": {"models": ["anchor_tortoise.models"]}},
     }
-    async with TortoiseContext() as context:
-        await context.init(config=config)
-        await context.generate_schemas()
 
-    generated = await describe_table(conn, ours, DEFAULT_TABLE_NAME)
-    canonical = await describe_table(conn, reference, DEFAULT_TABLE_NAME)
-    assert generated == canonical
-    assert [c["column_name"] for c in generated["columns"]] == [
+
+@pytest.mark.parametrize("generate", [True, False], ids=["generate_schemas", "alone"])
+async def test_create_table_makes_the_shared_table_exactly(
+    two_schemas: tuple[Any, str, str],
+    tortoise_credentials: dict[str, Any],
+    describe_table: Callable[..., Any],
+    generate: bool,
+) -> None:
+    """`TortoiseStore.create_table()`, after `generate_schemas` or alone, gives the table of
+    `create_table_sql`, trigger included; run again, it changes nothing.
+
+    Columns (type, length, nullability, default), indexes (name, method, columns, uniqueness),
+    constraints, triggers (definitions) and the notify function match, name for name.
+    """
+    conn, ours, reference = two_schemas
+    for statement in create_table_sql(DEFAULT_TABLE_NAME, reference):
+        await conn.execute(statement)
+    async with TortoiseContext() as context:
+        await context.init(config=default_model_config(tortoise_credentials, ours))
+        if generate:
+            await context.generate_schemas()
+        await TortoiseStore().create_table()
+        await TortoiseStore().create_table()
+
+    made = await describe_table(conn, ours, DEFAULT_TABLE_NAME)
+    assert made == await describe_table(conn, reference, DEFAULT_TABLE_NAME)
+    assert [c["column_name"] for c in made["columns"]] == [
         "id",
         "user_id",
         "data",
         "created_at",
         "expires_at",
+        "authenticated_at",
+        "last_seen_at",
+        "ip_address",
+        "user_agent",
+        "persistent",
     ]
-    data = next(c for c in generated["columns"] if c["column_name"] == "data")
-    assert data["column_default"] == "'{}'::jsonb"
-    assert {i["name"] for i in generated["indexes"]} == {
+    defaults = {c["column_name"]: c["column_default"] for c in made["columns"]}
+    assert defaults["data"] == "'{}'::jsonb"
+    assert defaults["persistent"] == "true"
+    assert {i["name"] for i in made["indexes"]} == {
         f"{DEFAULT_TABLE_NAME}_pkey",
         index_name(DEFAULT_TABLE_NAME, "user_id"),
         index_name(DEFAULT_TABLE_NAME, "expires_at"),
     }
+    assert [t["name"] for t in made["trigger definitions"]] == [
+        f"{DEFAULT_TABLE_NAME}_changed",
+        f"{DEFAULT_TABLE_NAME}_ended",
+    ]
+    assert [f["name"] for f in made["functions"]] == [f"{DEFAULT_TABLE_NAME}_notify"]
+
+
+async def test_workers_creating_the_table_at_once_all_succeed(
+    two_schemas: tuple[Any, str, str],
+    tortoise_credentials: dict[str, Any],
+    describe_table: Callable[..., Any],
+) -> None:
+    """Every worker may run `create_table()` on start: concurrent runs wait for each other
+    instead of colliding in the catalog."""
+    conn, ours, reference = two_schemas
+    for statement in create_table_sql(DEFAULT_TABLE_NAME, reference):
+        await conn.execute(statement)
+    config = default_model_config(tortoise_credentials, ours)
+    config["connections"]["default"]["credentials"]["maxsize"] = 6
+    async with TortoiseContext() as context:
+        await context.init(config=config)
+        await asyncio.gather(*(TortoiseStore().create_table() for _ in range(6)))
+    assert await describe_table(conn, ours, DEFAULT_TABLE_NAME) == await describe_table(
+        conn, reference, DEFAULT_TABLE_NAME
+    )
+
+
+async def test_generate_schemas_makes_all_but_the_trigger(
+    two_schemas: tuple[Any, str, str],
+    tortoise_credentials: dict[str, Any],
+    describe_table: Callable[..., Any],
+) -> None:
+    """The model alone maps every column and index; only the trigger needs `create_table`."""
+    conn, ours, reference = two_schemas
+    for statement in create_table_sql(DEFAULT_TABLE_NAME, reference):
+        await conn.execute(statement)
+    async with TortoiseContext() as context:
+        await context.init(config=default_model_config(tortoise_credentials, ours))
+        await context.generate_schemas()
+
+    generated = await describe_table(conn, ours, DEFAULT_TABLE_NAME)
+    canonical = await describe_table(conn, reference, DEFAULT_TABLE_NAME)
+    for part in ("attached", "trigger definitions", "functions"):
+        assert generated.pop(part) == []
+        canonical.pop(part)
+    assert generated == canonical
 
 
 async def test_generated_table_and_canonical_table_share_rows(

@@ -18,7 +18,7 @@ from fastapi_anchor.toolkit import Deadlines, store_error
 __all__ = ["CREATE_TABLE_HINT", "StoreCall"]
 
 CREATE_TABLE_HINT = (
-    "Tortoise.generate_schemas(), `aerich upgrade` or `tortoise migrate` "
+    "`await TortoiseStore.create_table()`, `aerich upgrade` or `tortoise migrate` "
     "(see the anchor-tortoise README)"
 )
 

@@ -12,6 +12,7 @@ from tortoise.fields.db_defaults import SqlDefault
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from fastapi_anchor.store import MAX_IP_ADDRESS_LENGTH, MAX_USER_AGENT_LENGTH
 from fastapi_anchor.toolkit import DEFAULT_TABLE_NAME, dump_data, index_name, load_data, quote_table
 
 __all__ = ["sessions_table"]
@@ -25,10 +26,12 @@ def sessions_table(
 ) -> type[Model]:
     """Return a new Tortoise model class of the shared sessions table.
 
-    The columns, types, nullability, default and indexes are those of
-    `fastapi_anchor.toolkit.create_table_sql`, so `generate_schemas` and migrations create the
-    table every other FastAPI Anchor adapter reads. Tortoise finds the class in a module listed
-    under `"models"` in its config; assign it to a module-level name there.
+    The columns, types, nullability, defaults and indexes are those of
+    `fastapi_anchor.toolkit.create_table_sql` (schema 2), so `generate_schemas` and migrations
+    create the table every other FastAPI Anchor adapter reads, all but its change-notification
+    trigger, which Tortoise cannot express: `TortoiseStore.create_table()` (or a migration
+    running the core's statements) adds it. Tortoise finds the class in a module listed under
+    `"models"` in its config; assign it to a module-level name there.
 
     Args:
         table: Table name (a plain identifier).
@@ -59,6 +62,11 @@ def sessions_table(
         ),
         "created_at": fields.DatetimeField(),
         "expires_at": fields.DatetimeField(),
+        "authenticated_at": fields.DatetimeField(null=True),
+        "last_seen_at": fields.DatetimeField(null=True),
+        "ip_address": fields.CharField(max_length=MAX_IP_ADDRESS_LENGTH, null=True),
+        "user_agent": fields.CharField(max_length=MAX_USER_AGENT_LENGTH, null=True),
+        "persistent": fields.BooleanField(default=True, db_default=SqlDefault("true")),
         "Meta": type("Meta", (), meta_attrs),
     }
     return type(name, (Model,), attrs)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +10,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.connection import get_connection
 from tortoise.expressions import Subquery
 from tortoise.models import Model
+from tortoise.transactions import in_transaction
 
 from anchor_tortoise.errors import StoreCall
 from fastapi_anchor.store import SessionRecord
@@ -18,21 +19,38 @@ from fastapi_anchor.toolkit import (
     Deadlines,
     check_expiry_args,
     check_timeout,
+    create_table_sql,
     dump_data,
     ensure_utc,
     load_data,
+    upgrade_table_sql,
 )
 
 __all__ = ["TortoiseStore"]
 
-_COLUMNS = ("id", "user_id", "created_at", "expires_at", "data")
+_COLUMNS = (
+    "id",
+    "user_id",
+    "created_at",
+    "expires_at",
+    "data",
+    "authenticated_at",
+    "last_seen_at",
+    "ip_address",
+    "user_agent",
+    "persistent",
+)
+
+# Two processes creating or upgrading the table at once can both pass IF NOT EXISTS and then
+# collide in the catalog; a transaction-scoped advisory lock serialises them.
+_LOCK_TABLE = "SELECT pg_advisory_xact_lock(hashtext($1))"
 
 
 def _record(row: Any) -> SessionRecord:
-    session_id, user_id, created_at, expires_at, data = row
-    if isinstance(data, (str, bytes)):
-        data = load_data(data)
-    return SessionRecord(session_id, user_id, created_at, expires_at, data)
+    fields = dict(zip(_COLUMNS, row, strict=True))
+    if isinstance(fields["data"], (str, bytes)):
+        fields["data"] = load_data(fields["data"])
+    return SessionRecord(**fields)
 
 
 def _max_length(model: type[Model], field: str) -> int:
@@ -100,6 +118,40 @@ class TortoiseStore:
             sql = self._get_sql[type(db)] = query.sql()
         return sql
 
+    async def create_table(self) -> None:
+        """Create the table, its indexes and its change-notification trigger where missing.
+
+        Runs the core's `create_table_sql` for the model's table and schema in one
+        transaction: what `generate_schemas` makes plus the trigger it cannot make. Safe to
+        run on every start, from every worker, and on a table already made by
+        `generate_schemas`, aerich or another adapter (it then (re)creates the trigger).
+
+        Raises:
+            StoreUnavailable: The database could not serve the call.
+        """
+        await self._run_ddl(create_table_sql)
+
+    async def upgrade_table(self) -> None:
+        """Bring a schema 1 table (the first five columns) to schema 2, keeping every row.
+
+        Runs the core's `upgrade_table_sql` in one transaction: the new columns (no row is
+        rewritten) and the change-notification trigger. A schema 2 table is left as it is.
+        With aerich, put the same statements in a migration instead (see the README).
+
+        Raises:
+            TableMissing: There is no table to upgrade.
+            StoreUnavailable: The database could not serve the call.
+        """
+        await self._run_ddl(upgrade_table_sql)
+
+    async def _run_ddl(self, statements: Callable[[str, str | None], list[str]]) -> None:
+        meta = self.model._meta
+        with StoreCall(self._deadline, self._table):
+            async with in_transaction(self.connection_name) as db:
+                await db.execute_query(_LOCK_TABLE, [self._table])
+                for statement in statements(meta.db_table, meta.schema):
+                    await db.execute_script(statement)
+
     async def create(self, record: SessionRecord) -> None:
         """Insert `record` (one INSERT).
 
@@ -121,6 +173,11 @@ class TortoiseStore:
                 created_at=record.created_at,
                 expires_at=record.expires_at,
                 data=record.data,
+                authenticated_at=record.authenticated_at,
+                last_seen_at=record.last_seen_at,
+                ip_address=record.ip_address,
+                user_agent=record.user_agent,
+                persistent=record.persistent,
             )
 
     async def get(self, session_id: str) -> SessionRecord | None:
@@ -142,8 +199,10 @@ class TortoiseStore:
         *,
         expires_at: datetime | None = None,
         data: Mapping[str, Any] | None = None,
+        last_seen_at: datetime | None = None,
+        authenticated_at: datetime | None = None,
     ) -> bool:
-        """Change `expires_at` and/or `data` of an existing record with one UPDATE.
+        """Change the given fields of an existing record with one UPDATE.
 
         Never inserts, so a refresh racing a logout cannot bring the session back.
 
@@ -151,11 +210,18 @@ class TortoiseStore:
             True if the record existed, False if it is gone.
 
         Raises:
+            ValueError: A datetime is naive (nothing is written).
             StoreUnavailable: The database could not serve the call.
         """
         changes: dict[str, Any] = {}
-        if expires_at is not None:
-            changes["expires_at"] = ensure_utc(expires_at, "expires_at")
+        times = {
+            "expires_at": expires_at,
+            "last_seen_at": last_seen_at,
+            "authenticated_at": authenticated_at,
+        }
+        for name, value in times.items():
+            if value is not None:
+                changes[name] = ensure_utc(value, name)
         if data is not None:
             dump_data(data)  # refuse what jsonb would refuse before touching the database
             changes["data"] = data
@@ -180,8 +246,10 @@ class TortoiseStore:
             deleted: int = await self.model.filter(id=session_id).using_db(self._db()).delete()
         return deleted > 0
 
-    async def delete_user(self, user_id: str) -> int:
-        """Remove every record of `user_id`; return how many.
+    async def delete_user(self, user_id: str, *, keep: str | None = None) -> int:
+        """Remove every record of `user_id` but the one with id `keep`; return how many.
+
+        One DELETE (`... WHERE user_id = $1 AND NOT id = $2` when `keep` is given).
 
         Raises:
             StoreUnavailable: The database could not serve the call.
@@ -189,7 +257,10 @@ class TortoiseStore:
         if len(user_id) > self._user_id_length:
             return 0
         with StoreCall(self._deadline, self._table):
-            deleted: int = await self.model.filter(user_id=user_id).using_db(self._db()).delete()
+            query = self.model.filter(user_id=user_id).using_db(self._db())
+            if keep is not None and len(keep) <= self._id_length:  # a longer id is no row
+                query = query.exclude(id=keep)
+            deleted: int = await query.delete()
         return deleted
 
     async def list_user(self, user_id: str) -> list[SessionRecord]:
