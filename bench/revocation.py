@@ -71,12 +71,13 @@ async def main(trials: int) -> None:
         }
         with tempfile.TemporaryDirectory() as tmp:
             log = Path(tmp) / "servers.log"
-            async with serve(APP, env, log) as first, serve(APP, env, log) as second:
-                async with (
-                    httpx.AsyncClient(base_url=f"http://127.0.0.1:{first.port}") as a,
-                    httpx.AsyncClient(base_url=f"http://127.0.0.1:{second.port}") as b,
-                ):
-                    results = [await trial(a, b) for _ in range(trials)]
+            async with (
+                serve(APP, env, log) as first,
+                serve(APP, env, log) as second,
+                httpx.AsyncClient(base_url=f"http://127.0.0.1:{first.port}") as a,
+                httpx.AsyncClient(base_url=f"http://127.0.0.1:{second.port}") as b,
+            ):
+                results = [await trial(a, b) for _ in range(trials)]
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         await admin.close()
