@@ -9,10 +9,13 @@ the logout response is a stale answer.
     hatch run bench:revocation [--trials 300]
 """
 
+# mypy: disable-error-code="import-untyped"
+
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import secrets
 import statistics
@@ -20,8 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import asyncpg
 import httpx
-import uvloop
 
 from bench.scenarios import Scenario
 from bench.served import serve
@@ -59,8 +62,6 @@ async def trial(a: httpx.AsyncClient, b: httpx.AsyncClient) -> tuple[float, int]
 
 
 async def main(trials: int) -> None:
-    import asyncpg
-
     admin, db = await asyncpg.connect(SERVER_DSN), f"anchor_revocation_{secrets.token_hex(4)}"
     await admin.execute(f'CREATE DATABASE "{db}"')
     try:
@@ -91,4 +92,4 @@ async def main(trials: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench.revocation", description=__doc__)
     parser.add_argument("--trials", type=int, default=300)
-    uvloop.run(main(parser.parse_args().trials))
+    importlib.import_module("uvloop").run(main(parser.parse_args().trials))
