@@ -54,7 +54,7 @@ app = typer.Typer(
     add_completion=False,
 )
 # Piped output (cron logs, grep) keeps full 64-character ids rather than Rich's 80 columns.
-out = Console(width=None if sys.stdout.isatty() else 200)
+out = Console(width=None if sys.stdout.isatty() else 320)  # piped: one line per session
 err = Console(stderr=True)
 
 AppOption = Annotated[
@@ -145,7 +145,8 @@ def sessions(ctx: typer.Context, user_id: str) -> None:
         now = target.clock()
         table = Table(title=f"sessions of {user_id}: {len(records)}")
         columns = ("stored id", "created (UTC)", "last seen (UTC)", "expires (UTC)", "state")
-        for column in (*columns, "address", "client", "data keys"):
+        table.add_column("stored id", no_wrap=True)  # whole, for `revoke --session`
+        for column in (*columns[1:], "address", "client", "data keys"):
             table.add_column(column)
         for record in records:
             table.add_row(
