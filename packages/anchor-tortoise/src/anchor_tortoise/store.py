@@ -23,6 +23,7 @@ from fastapi_anchor.toolkit import (
     dump_data,
     ensure_utc,
     load_data,
+    quote_table,
     upgrade_table_sql,
 )
 
@@ -42,7 +43,8 @@ _COLUMNS = (
 )
 
 # Two processes creating or upgrading the table at once can both pass IF NOT EXISTS and then
-# collide in the catalog; a transaction-scoped advisory lock serialises them.
+# collide in the catalog; a transaction-scoped advisory lock serialises them. Its key, the
+# quoted table name, is the one anchor-asyncpg's `create_table` takes.
 _LOCK_TABLE = "SELECT pg_advisory_xact_lock(hashtext($1))"
 
 
@@ -135,7 +137,8 @@ class TortoiseStore:
         """Bring a schema 1 table (the first five columns) to schema 2, keeping every row.
 
         Runs the core's `upgrade_table_sql` in one transaction: the new columns (no row is
-        rewritten) and the change-notification trigger. A schema 2 table is left as it is.
+        rewritten) and the change-notification trigger. On a schema 2 table it changes
+        nothing (the trigger is made again, the same).
         With aerich, put the same statements in a migration instead (see the README).
 
         Raises:
@@ -148,7 +151,7 @@ class TortoiseStore:
         meta = self.model._meta
         with StoreCall(self._deadline, self._table):
             async with in_transaction(self.connection_name) as db:
-                await db.execute_query(_LOCK_TABLE, [self._table])
+                await db.execute_query(_LOCK_TABLE, [quote_table(meta.db_table, meta.schema)])
                 for statement in statements(meta.db_table, meta.schema):
                     await db.execute_script(statement)
 
