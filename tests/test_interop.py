@@ -7,7 +7,8 @@ An application must be able to switch ORM without migrating its sessions. Two pr
   other than UTC), the reader gets exactly the same `SessionRecord`s, updates them, expires
   and deletes them, and the writer sees every change;
 - the schema: each adapter's own way of creating the table (asyncpg `create_table`,
-  SQLAlchemy `create_all`, Tortoise `generate_schemas`, the Piccolo migration) gives exactly
+  SQLAlchemy `create_all`, Tortoise `generate_schemas` then `create_table`, the Piccolo
+  migrations) gives exactly
   the columns, types, nullability, defaults, constraints and indexes of `create_table_sql`.
 """
 
