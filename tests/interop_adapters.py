@@ -3,7 +3,8 @@
 Each adapter opens a store on a table of a given name in the run's database, creating the
 table only when asked (with its own ORM's means), and creates the default-named table in a
 PostgreSQL schema of its own: asyncpg `create_table`, SQLAlchemy `metadata.create_all`,
-Tortoise `generate_schemas` then `TortoiseStore.create_table` (the trigger), and the Piccolo migration run by Piccolo's command line.
+Tortoise `generate_schemas` then `TortoiseStore.create_table` (the trigger), and the Piccolo
+migrations run by Piccolo's command line.
 
 Adding a fifth adapter is one more `Adapter` in `ADAPTERS`.
 """
