@@ -16,6 +16,7 @@ from itertools import combinations
 
 from fastapi_anchor.toolkit import (
     DEFAULT_TABLE_NAME,
+    LOCK_TABLE_SQL,
     NEW_COLUMNS,
     create_table_sql,
     notify_trigger_sql,
@@ -91,9 +92,7 @@ class Statements:
             add_columns=_without(upgrade_table_sql(table, schema), trigger),
             notify_trigger=tuple(trigger),
             upgrade_table=tuple(upgrade_table_sql(table, schema)),
-            # Two processes creating the table at once can both pass IF NOT EXISTS and then
-            # collide in the catalog; a transaction-scoped advisory lock serialises them.
-            lock_table_creation="SELECT pg_advisory_xact_lock(hashtext($1))",
+            lock_table_creation=LOCK_TABLE_SQL,
             insert=(
                 f"INSERT INTO {name} ({_WRITTEN}) "
                 "VALUES ($1, $2, $3::text::jsonb, $4, $5, $6, $7, $8, $9, $10)"

@@ -16,6 +16,7 @@ from anchor_tortoise.errors import StoreCall
 from fastapi_anchor.store import SessionRecord
 from fastapi_anchor.toolkit import (
     DEFAULT_TIMEOUT,
+    LOCK_TABLE_SQL,
     Deadlines,
     check_expiry_args,
     check_timeout,
@@ -41,11 +42,6 @@ _COLUMNS = (
     "user_agent",
     "persistent",
 )
-
-# Two processes creating or upgrading the table at once can both pass IF NOT EXISTS and then
-# collide in the catalog; a transaction-scoped advisory lock serialises them. Its key, the
-# quoted table name, is the one anchor-asyncpg's `create_table` takes.
-_LOCK_TABLE = "SELECT pg_advisory_xact_lock(hashtext($1))"
 
 
 def _record(row: Any) -> SessionRecord:
@@ -151,7 +147,7 @@ class TortoiseStore:
         meta = self.model._meta
         with StoreCall(self._deadline, self._table):
             async with in_transaction(self.connection_name) as db:
-                await db.execute_query(_LOCK_TABLE, [quote_table(meta.db_table, meta.schema)])
+                await db.execute_query(LOCK_TABLE_SQL, [quote_table(meta.db_table, meta.schema)])
                 for statement in statements(meta.db_table, meta.schema):
                     await db.execute_script(statement)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 __all__ = [
     "DEFAULT_TABLE_NAME",
+    "LOCK_TABLE_SQL",
     "NEW_COLUMNS",
     "create_table_sql",
     "dump_data",
@@ -59,6 +60,12 @@ NEW_COLUMNS = (
 )
 """The columns schema 2 adds, with their SQL types: all nullable or defaulted, so adding them
 to a table in use rewrites no row and an older writer's INSERT still succeeds."""
+
+LOCK_TABLE_SQL = "SELECT pg_advisory_xact_lock(hashtext($1))"
+"""Run first in the transaction that creates or upgrades the table, with `$1` the table's
+`quote_table` name: two workers starting at once can both pass IF NOT EXISTS and then collide
+in the catalog, and this transaction-scoped lock, the same key in every adapter, serialises
+them."""
 
 _NOTIFIED_COLUMNS = "id, user_id, data, expires_at, authenticated_at, persistent"
 

@@ -4,7 +4,8 @@ The contract a store implements is `fastapi_anchor.store`; this module is the re
 adapter needs, each name defined in the module its `__module__` gives:
 
 - the shared PostgreSQL table: `create_table_sql`, `upgrade_table_sql` (schema 1 to 2),
-  `notify_trigger_sql` and `notify_channel` (the change feed), `NEW_COLUMNS`, `quote_table`,
+  `notify_trigger_sql` and `notify_channel` (the change feed), `NEW_COLUMNS`,
+  `LOCK_TABLE_SQL` (serialises workers creating the table at once), `quote_table`,
   `index_name`, `DEFAULT_TABLE_NAME`, and the JSON encoding of `data` (`dump_data`, `load_data`);
 - failures: `store_error` turns a driver's error into the store error its SQLSTATE means
   (`classify`, `find_sqlstate`, `connection_lost` for the parts);
@@ -30,6 +31,7 @@ from fastapi_anchor.failures import (
 )
 from fastapi_anchor.schema import (
     DEFAULT_TABLE_NAME,
+    LOCK_TABLE_SQL,
     NEW_COLUMNS,
     create_table_sql,
     dump_data,
@@ -44,6 +46,7 @@ from fastapi_anchor.schema import (
 __all__ = [
     "DEFAULT_TABLE_NAME",
     "DEFAULT_TIMEOUT",
+    "LOCK_TABLE_SQL",
     "NEW_COLUMNS",
     "Deadlines",
     "Failure",
