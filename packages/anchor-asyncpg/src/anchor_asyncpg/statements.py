@@ -9,7 +9,6 @@ whatever JSON codec the application has (or has not) registered on its connectio
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
@@ -19,6 +18,7 @@ from fastapi_anchor.toolkit import (
     LOCK_TABLE_SQL,
     NEW_COLUMNS,
     create_table_sql,
+    notify_trigger_names,
     notify_trigger_sql,
     quote_table,
     upgrade_table_sql,
@@ -76,17 +76,14 @@ class Statements:
         name = quote_table(table, schema)
         trigger = notify_trigger_sql(table, schema)
         columns = _names(column for column, _ in NEW_COLUMNS)
-        triggers = _names(
-            created for statement in trigger for created in _CREATED_TRIGGER.findall(statement)
-        )
+        triggers = _names(notify_trigger_names(table))
         return cls(
             table=name,
             create_table=_without(create_table_sql(table, schema), trigger),
             lacks=(
                 f"SELECT NOT {columns} <@ ARRAY(SELECT attname FROM pg_attribute "
                 "WHERE attrelid = $1::text::regclass AND attnum > 0 AND NOT attisdropped), "
-                # Should the trigger statements ever name no trigger, run them every time.
-                f"{triggers} = '{{}}' OR NOT {triggers} <@ ARRAY(SELECT tgname FROM pg_trigger "
+                f"NOT {triggers} <@ ARRAY(SELECT tgname FROM pg_trigger "
                 "WHERE tgrelid = $1::text::regclass)"
             ),
             add_columns=_without(upgrade_table_sql(table, schema), trigger),
@@ -118,9 +115,6 @@ class Statements:
             ),
             count_expired=f"SELECT count(*) FROM {name} WHERE expires_at <= $1",
         )
-
-
-_CREATED_TRIGGER = re.compile(r'^CREATE TRIGGER "(\w+)"', re.MULTILINE)
 
 
 def _names(names: Iterable[str]) -> str:

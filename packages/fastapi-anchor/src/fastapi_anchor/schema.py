@@ -22,6 +22,7 @@ __all__ = [
     "index_name",
     "load_data",
     "notify_channel",
+    "notify_trigger_names",
     "notify_trigger_sql",
     "quote_table",
     "upgrade_table_sql",
@@ -114,6 +115,12 @@ def upgrade_table_sql(table: str = DEFAULT_TABLE_NAME, schema: str | None = None
     return [f"ALTER TABLE {name}\n{added}", *notify_trigger_sql(table, schema)]
 
 
+def notify_trigger_names(table: str = DEFAULT_TABLE_NAME) -> tuple[str, str]:
+    """Return the names of the two change-notification triggers on `table` (ended, changed)."""
+    _checked("table", table)
+    return f"{table}_ended", f"{table}_changed"
+
+
 def notify_trigger_sql(table: str = DEFAULT_TABLE_NAME, schema: str | None = None) -> list[str]:
     """Return the statements (re)creating the trigger that announces changed sessions.
 
@@ -124,6 +131,7 @@ def notify_trigger_sql(table: str = DEFAULT_TABLE_NAME, schema: str | None = Non
     name = quote_table(table, schema)
     function = quote_table(f"{table}_notify", schema)
     channel = notify_channel(table)
+    ended, changed = notify_trigger_names(table)
     return [
         f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
         "BEGIN\n"
@@ -131,11 +139,11 @@ def notify_trigger_sql(table: str = DEFAULT_TABLE_NAME, schema: str | None = Non
         "    RETURN NULL;\n"
         "END\n"
         "$$",
-        f'DROP TRIGGER IF EXISTS "{table}_ended" ON {name}',
-        f'CREATE TRIGGER "{table}_ended" AFTER DELETE ON {name}\n'
+        f'DROP TRIGGER IF EXISTS "{ended}" ON {name}',
+        f'CREATE TRIGGER "{ended}" AFTER DELETE ON {name}\n'
         f"    FOR EACH ROW EXECUTE FUNCTION {function}()",
-        f'DROP TRIGGER IF EXISTS "{table}_changed" ON {name}',
-        f'CREATE TRIGGER "{table}_changed" AFTER UPDATE ON {name}\n'
+        f'DROP TRIGGER IF EXISTS "{changed}" ON {name}',
+        f'CREATE TRIGGER "{changed}" AFTER UPDATE ON {name}\n'
         f"    FOR EACH ROW WHEN (({_old_new('OLD')}) IS DISTINCT FROM ({_old_new('NEW')}))\n"
         f"    EXECUTE FUNCTION {function}()",
     ]

@@ -4,8 +4,8 @@ The contract a store implements is `fastapi_anchor.store`; this module is the re
 adapter needs, each name defined in the module its `__module__` gives:
 
 - the shared PostgreSQL table: `create_table_sql`, `upgrade_table_sql` (schema 1 to 2),
-  `notify_trigger_sql` and `notify_channel` (the change feed), `NEW_COLUMNS`,
-  `LOCK_TABLE_SQL` (serialises workers creating the table at once), `quote_table`,
+  `notify_trigger_sql`, `notify_trigger_names` and `notify_channel` (the change feed),
+  `NEW_COLUMNS`, `LOCK_TABLE_SQL` (serialises workers creating the table at once), `quote_table`,
   `index_name`, `DEFAULT_TABLE_NAME`, and the JSON encoding of `data` (`dump_data`, `load_data`);
 - failures: `store_error` turns a driver's error into the store error its SQLSTATE means
   (`classify`, `find_sqlstate`, `connection_lost` for the parts);
@@ -38,6 +38,7 @@ from fastapi_anchor.schema import (
     index_name,
     load_data,
     notify_channel,
+    notify_trigger_names,
     notify_trigger_sql,
     quote_table,
     upgrade_table_sql,
@@ -64,6 +65,7 @@ __all__ = [
     "index_name",
     "load_data",
     "notify_channel",
+    "notify_trigger_names",
     "notify_trigger_sql",
     "quote_table",
     "skip_reset",
