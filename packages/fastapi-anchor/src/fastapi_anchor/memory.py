@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,8 @@ DEFAULT_MAX_SESSIONS = 100_000
 # Expired records a full `create` drops at a time: enough to make room for many creates, few
 # enough that no single call blocks the event loop for long.
 _RECLAIM_BATCH = 100
+
+_FIELDS = tuple(field.name for field in fields(SessionRecord))
 
 
 @dataclass(slots=True)
@@ -38,7 +40,13 @@ class _Row:
         return self.record.expires_at
 
     def read(self) -> SessionRecord:
-        return replace(self.record, data=load_data(self.data_json))
+        # The stored record was validated when it was stored: copy its fields without
+        # validating them again (a get is on every request's path), with fresh data.
+        record = object.__new__(SessionRecord)
+        for name in _FIELDS:
+            object.__setattr__(record, name, getattr(self.record, name))
+        object.__setattr__(record, "data", load_data(self.data_json))
+        return record
 
 
 class MemoryStore:
