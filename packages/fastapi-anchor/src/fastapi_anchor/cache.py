@@ -12,7 +12,9 @@ import time
 from collections import OrderedDict
 from datetime import timedelta
 
+from fastapi_anchor.copies import with_data
 from fastapi_anchor.exceptions import ConfigurationError
+from fastapi_anchor.schema import dump_data, load_data
 from fastapi_anchor.store import SessionRecord
 
 __all__ = ["SessionCache"]
@@ -20,6 +22,9 @@ __all__ = ["SessionCache"]
 
 class SessionCache:
     """A bounded, time-limited map of session id to record, safe to share by one `Anchor`.
+
+    Each hit returns a record of its own (data decoded from JSON text), so a route changing
+    `session.data` changes nothing the next request sees.
 
     Args:
         max_entries: Most sessions kept; the least recently used goes first.
@@ -40,7 +45,8 @@ class SessionCache:
         """Whether the cache serves: only while its feed is connected."""
         self.hits = 0
         self.misses = 0
-        self._entries: OrderedDict[str, tuple[SessionRecord, float]] = OrderedDict()
+        # id -> (record, its data as JSON text, when stored): each hit gets data of its own.
+        self._entries: OrderedDict[str, tuple[SessionRecord, str, float]] = OrderedDict()
         self._generation = 0
 
     def __len__(self) -> int:
@@ -51,12 +57,13 @@ class SessionCache:
         if not self.active:
             return None
         entry = self._entries.get(session_id)
-        if entry is None or time.monotonic() - entry[1] > self.max_age:
+        if entry is None or time.monotonic() - entry[2] > self.max_age:
             self.misses += 1
             return None
         self._entries.move_to_end(session_id)
         self.hits += 1
-        return entry[0]
+        record, data, _ = entry
+        return with_data(record, load_data(data) if data != "{}" else {})
 
     def generation(self) -> int:
         """A token to take before reading the store, for `fill`."""
@@ -71,7 +78,7 @@ class SessionCache:
         """Keep `record`, written by this worker (a refresh, a last-seen time)."""
         if not self.active:
             return
-        self._entries[record.id] = (record, time.monotonic())
+        self._entries[record.id] = (record, dump_data(record.data), time.monotonic())
         self._entries.move_to_end(record.id)
         if len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
@@ -85,7 +92,7 @@ class SessionCache:
         """Drop every cached session of `user_id` but `keep` (log out everywhere)."""
         self._generation += 1
         for session_id in [
-            i for i, (r, _) in self._entries.items() if r.user_id == user_id and i != keep
+            i for i, (r, _, _) in self._entries.items() if r.user_id == user_id and i != keep
         ]:
             del self._entries[session_id]
 

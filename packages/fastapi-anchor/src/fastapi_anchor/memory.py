@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from fastapi_anchor.clock import utc_now
+from fastapi_anchor.copies import with_data
 from fastapi_anchor.schema import dump_data, load_data
 from fastapi_anchor.store import SessionExists, SessionRecord, StoreFull
 from fastapi_anchor.toolkit import check_expiry_args, ensure_utc
@@ -20,8 +21,6 @@ DEFAULT_MAX_SESSIONS = 100_000
 # Expired records a full `create` drops at a time: enough to make room for many creates, few
 # enough that no single call blocks the event loop for long.
 _RECLAIM_BATCH = 100
-
-_FIELDS = tuple(field.name for field in fields(SessionRecord))
 
 
 @dataclass(slots=True)
@@ -40,13 +39,7 @@ class _Row:
         return self.record.expires_at
 
     def read(self) -> SessionRecord:
-        # The stored record was validated when it was stored: copy its fields without
-        # validating them again (a get is on every request's path), with fresh data.
-        record = object.__new__(SessionRecord)
-        for name in _FIELDS:
-            object.__setattr__(record, name, getattr(self.record, name))
-        object.__setattr__(record, "data", load_data(self.data_json))
-        return record
+        return with_data(self.record, load_data(self.data_json))
 
 
 class MemoryStore:
