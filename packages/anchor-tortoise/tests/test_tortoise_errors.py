@@ -70,7 +70,9 @@ async def test_duplicate_id_is_session_exists_from_integrity_error(
     with pytest.raises(SessionExists) as caught:
         await store.create(new_record("mallory", id=record.id))
     assert isinstance(caught.value.__cause__, IntegrityError)
-    assert isinstance(caught.value.__cause__.__cause__, asyncpg.UniqueViolationError)
+    # Tortoise raises IntegrityError while handling asyncpg's error, so __context__ holds it
+    # (from 1.1.9, which raises it `from` the error, __cause__ as well).
+    assert isinstance(caught.value.__cause__.__context__, asyncpg.UniqueViolationError)
 
 
 async def test_other_integrity_errors_are_not_session_exists(tortoise_table: Any) -> None:
