@@ -150,7 +150,7 @@ async def test_a_bad_query_is_a_bug_not_an_outage(pg_engine: AsyncEngine) -> Non
             await conn.exec_driver_sql("DROP TABLE anchor_wrong_columns")
 
 
-async def test_a_database_that_does_not_exist_is_a_configuration_error(pg_url: str) -> None:
+async def test_a_database_that_does_not_exist_is_refused_not_unavailable(pg_url: str) -> None:
     """Both read paths raise StoreRejected (3D000) for it: a 500 to fix, not a 503 to wait."""
     url = pg_url.rsplit("/", 1)[0] + "/anchor_no_such_database"
     for watched in (False, True):
