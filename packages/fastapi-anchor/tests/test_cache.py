@@ -81,3 +81,16 @@ def test_discarding_a_user_keeps_the_kept_session_and_strangers() -> None:
 def test_bad_settings_are_refused(options: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         SessionCache(**options)  # type: ignore[arg-type]
+
+
+def test_the_feed_takes_a_sqlalchemy_url_and_refuses_other_databases() -> None:
+    from fastapi_anchor.feed import ChangeFeed
+
+    feed = ChangeFeed("postgresql+asyncpg://app:secret@db:5432/app", table="sessions")
+    assert (feed.dsn, feed.channel, feed.connected) == (
+        "postgresql://app:secret@db:5432/app",
+        "sessions",
+        False,
+    )
+    with pytest.raises(ValueError, match="postgresql://"):
+        ChangeFeed("mysql://app@db/app")

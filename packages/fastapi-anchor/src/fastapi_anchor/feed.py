@@ -39,7 +39,8 @@ class ChangeFeed:
 
     Args:
         dsn: A `postgresql://` DSN for a direct connection: LISTEN does not work through
-            PgBouncer in transaction mode, so give the database's own address there.
+            PgBouncer in transaction mode, so give the database's own address there. A
+            SQLAlchemy URL's driver (`postgresql+asyncpg://`, `+psycopg`) is ignored.
         table: The sessions table's name (its channel has the same name).
         ping_interval: Seconds between pings of an idle connection.
         backoff: The first and the longest wait between reconnection attempts, in seconds.
@@ -55,7 +56,10 @@ class ChangeFeed:
         backoff: tuple[float, float] = (0.05, 5.0),
         application_name: str = "fastapi-anchor feed",
     ) -> None:
-        self.dsn = dsn
+        scheme, separator, rest = dsn.partition("://")
+        if not separator or scheme.split("+", 1)[0] not in ("postgresql", "postgres"):
+            raise ValueError(f"the feed needs a postgresql:// DSN, got {scheme or dsn!r}")
+        self.dsn = f"postgresql://{rest}"
         self.channel = notify_channel(table)
         self.ping_interval = ping_interval
         self.backoff = backoff
