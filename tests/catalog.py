@@ -10,6 +10,8 @@ from typing import Any
 
 import asyncpg
 
+from fastapi_anchor.toolkit import DEFAULT_TABLE_NAME, index_name, quote_table
+
 COLUMNS_SQL = """
 SELECT column_name, ordinal_position, data_type, character_maximum_length, datetime_precision,
        is_nullable, column_default, is_identity, is_generated, collation_name
@@ -87,3 +89,20 @@ async def describe_table(conn: asyncpg.Connection, schema: str, table: str) -> d
         "attached": [dict(row) for row in await conn.fetch(ATTACHED_SQL, f'"{schema}"."{table}"')],
         "triggers": [dict(row) for row in await conn.fetch(TRIGGERS_SQL, schema, table)],
     }
+
+
+def schema_1_sql(table: str = DEFAULT_TABLE_NAME, schema: str | None = None) -> list[str]:
+    """The shared table as the first release of every adapter created it (five columns, no
+    trigger): what applications hold before the upgrade to schema 2."""
+    name = quote_table(table, schema)
+    return [
+        f"CREATE TABLE {name} (\n"
+        "    id          varchar(64)  PRIMARY KEY,\n"
+        "    user_id     varchar(255) NOT NULL,\n"
+        "    data        jsonb        NOT NULL DEFAULT '{}',\n"
+        "    created_at  timestamptz  NOT NULL,\n"
+        "    expires_at  timestamptz  NOT NULL\n"
+        ")",
+        f'CREATE INDEX "{index_name(table, "user_id")}" ON {name} (user_id)',
+        f'CREATE INDEX "{index_name(table, "expires_at")}" ON {name} (expires_at)',
+    ]

@@ -18,22 +18,9 @@ from fastapi_anchor.toolkit import (
     upgrade_table_sql,
 )
 
-from catalog import describe_table
+from catalog import describe_table, schema_1_sql
 
 pytestmark = [pytest.mark.anyio, pytest.mark.postgres]
-
-SCHEMA_1 = """
-CREATE TABLE {name} (
-    id          varchar(64)  PRIMARY KEY,
-    user_id     varchar(255) NOT NULL,
-    data        jsonb        NOT NULL DEFAULT '{{}}',
-    created_at  timestamptz  NOT NULL,
-    expires_at  timestamptz  NOT NULL
-);
-CREATE INDEX anchor_sessions_user_id_idx ON {name} (user_id);
-CREATE INDEX anchor_sessions_expires_at_idx ON {name} (expires_at)
-"""
-"""The table as the first release of every adapter created it."""
 
 NOW = datetime.now(timezone.utc)
 
@@ -118,7 +105,8 @@ async def test_the_upgrade_keeps_every_session_and_matches_a_new_table(
 ) -> None:
     old, fresh = [await new_schema(p) for p in ("anchor_v1", "anchor_v2")]  # type: ignore[operator]
     name = quote_table(DEFAULT_TABLE_NAME, old)
-    await pg_admin.execute(SCHEMA_1.format(name=name))
+    for statement in schema_1_sql(DEFAULT_TABLE_NAME, old):
+        await pg_admin.execute(statement)
     for n in range(3):
         await insert(pg_admin, name, f"{n}" * 64, "alice")
     before = [dict(r) for r in await pg_admin.fetch(f"SELECT * FROM {name} ORDER BY id")]

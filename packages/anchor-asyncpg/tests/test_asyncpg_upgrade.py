@@ -29,7 +29,7 @@ from fastapi_anchor.testing import https_client, session_app
 from fastapi_anchor.tokens import hash_token, new_token
 from fastapi_anchor.toolkit import create_table_sql, notify_channel, upgrade_table_sql, utc_now
 
-from catalog import describe_table
+from catalog import describe_table, schema_1_sql
 
 pytestmark = pytest.mark.anyio
 
@@ -37,19 +37,6 @@ TABLE = "anchor_sessions"
 SECRET = "test-secret-for-anchor-asyncpg-0123456789"
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
-# The table as applications have it today (schema 1): what create_table_sql made before the
-# device columns, copied here as it was.
-SCHEMA_1 = [
-    "CREATE TABLE IF NOT EXISTS {name} (\n"
-    "    id          varchar(64)  PRIMARY KEY,\n"
-    "    user_id     varchar(255) NOT NULL,\n"
-    "    data        jsonb        NOT NULL DEFAULT '{{}}',\n"
-    "    created_at  timestamptz  NOT NULL,\n"
-    "    expires_at  timestamptz  NOT NULL\n"
-    ")",
-    'CREATE INDEX IF NOT EXISTS "{table}_user_id_idx" ON {name} (user_id)',
-    'CREATE INDEX IF NOT EXISTS "{table}_expires_at_idx" ON {name} (expires_at)',
-]
 # How the schema 1 store wrote a session (it stays the INSERT of older workers mid-deploy).
 SCHEMA_1_INSERT = (
     "INSERT INTO {name} (id, user_id, data, created_at, expires_at) "
@@ -103,8 +90,8 @@ def old_sessions() -> list[OldSession]:
 
 async def make_schema_1_table(conn: Any, schema: str, sessions: list[OldSession]) -> None:
     name = f'"{schema}"."{TABLE}"'
-    for statement in SCHEMA_1:
-        await conn.execute(statement.format(name=name, table=TABLE))
+    for statement in schema_1_sql(TABLE, schema):
+        await conn.execute(statement)
     for s in sessions:
         insert = SCHEMA_1_INSERT.format(name=name)
         await conn.execute(insert, s.id, s.user_id, s.data, s.created_at, s.expires_at)

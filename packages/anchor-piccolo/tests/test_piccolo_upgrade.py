@@ -25,22 +25,11 @@ from fastapi_anchor import Anchor, SessionRecord, hash_token, new_token
 from fastapi_anchor.testing import https_client, session_app
 from fastapi_anchor.toolkit import DEFAULT_TABLE_NAME, create_table_sql, notify_channel
 
+from catalog import schema_1_sql
+
 pytestmark = pytest.mark.anyio
 
 Describe = Callable[[asyncpg.Connection, str, str], Awaitable[dict[str, Any]]]
-
-# Schema 1 of the shared table, as every adapter created it before the device columns.
-OLD_TABLE_SQL = (
-    'CREATE TABLE "{schema}".anchor_sessions (\n'
-    "    id          varchar(64)  PRIMARY KEY,\n"
-    "    user_id     varchar(255) NOT NULL,\n"
-    "    data        jsonb        NOT NULL DEFAULT '{{}}',\n"
-    "    created_at  timestamptz  NOT NULL,\n"
-    "    expires_at  timestamptz  NOT NULL\n"
-    ")",
-    'CREATE INDEX anchor_sessions_user_id_idx ON "{schema}".anchor_sessions (user_id)',
-    'CREATE INDEX anchor_sessions_expires_at_idx ON "{schema}".anchor_sessions (expires_at)',
-)
 
 # How code written for schema 1 inserts a session.
 OLD_INSERT = (
@@ -69,8 +58,8 @@ async def create_old_table(
     if way == "migrations":
         piccolo(schema, "migrations", "forwards", "anchor_piccolo", f"--migration_id={SCHEMA_1}")
         return
-    for statement in OLD_TABLE_SQL:
-        await pg_admin.execute(statement.format(schema=schema))
+    for statement in schema_1_sql(schema=schema):
+        await pg_admin.execute(statement)
     if way == "faked":  # another adapter made the table; Piccolo is told its migrations ran
         piccolo(
             schema,

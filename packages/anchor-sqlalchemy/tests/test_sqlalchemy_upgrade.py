@@ -37,22 +37,11 @@ from fastapi_anchor.testing import https_client, session_app
 from fastapi_anchor.tokens import hash_token, new_token
 from fastapi_anchor.toolkit import DEFAULT_TABLE_NAME, notify_channel, upgrade_table_sql
 
+from catalog import schema_1_sql
+
 pytestmark = pytest.mark.anyio
 
 SECRET = "sqlalchemy-upgrade-secret-0123456789abcdef"
-
-SCHEMA_1_SQL = [
-    """CREATE TABLE IF NOT EXISTS "anchor_sessions" (
-    id          varchar(64)  PRIMARY KEY,
-    user_id     varchar(255) NOT NULL,
-    data        jsonb        NOT NULL DEFAULT '{}',
-    created_at  timestamptz  NOT NULL,
-    expires_at  timestamptz  NOT NULL
-)""",
-    'CREATE INDEX IF NOT EXISTS "anchor_sessions_user_id_idx" ON "anchor_sessions" (user_id)',
-    'CREATE INDEX IF NOT EXISTS "anchor_sessions_expires_at_idx" ON "anchor_sessions" (expires_at)',
-]
-"""The table as earlier versions created it (schema 1): what applications hold today."""
 
 ENV_PY = """
 import asyncio
@@ -204,7 +193,7 @@ async def test_alembic_upgrades_a_live_schema_1_table_to_the_shared_schema_2(
     shared_table: Callable[[str], Awaitable[dict[str, Any]]],
     notifications: Callable[[str], Awaitable[asyncio.Queue[str]]],
 ) -> None:
-    for statement in SCHEMA_1_SQL:
+    for statement in schema_1_sql():
         await app_conn.execute(statement)
     sessions = await live_sessions(app_conn)
     project = Project(tmp_path, pg_url, schema)

@@ -40,24 +40,10 @@ from fastapi_anchor.toolkit import (
     utc_now,
 )
 
+from catalog import schema_1_sql
 from required import module
 
 pytestmark = pytest.mark.anyio
-
-SCHEMA_1_SQL = (
-    'CREATE TABLE IF NOT EXISTS "{schema}"."anchor_sessions" (\n'
-    "    id          varchar(64)  PRIMARY KEY,\n"
-    "    user_id     varchar(255) NOT NULL,\n"
-    "    data        jsonb        NOT NULL DEFAULT '{{}}',\n"
-    "    created_at  timestamptz  NOT NULL,\n"
-    "    expires_at  timestamptz  NOT NULL\n"
-    ")",
-    'CREATE INDEX IF NOT EXISTS "anchor_sessions_user_id_idx" '
-    'ON "{schema}"."anchor_sessions" (user_id)',
-    'CREATE INDEX IF NOT EXISTS "anchor_sessions_expires_at_idx" '
-    'ON "{schema}"."anchor_sessions" (expires_at)',
-)
-"""The shared table before the five columns (schema 1): what applications hold today."""
 
 SESSIONS_V1 = '''"""The sessions model as anchor-tortoise defined it before the five columns."""
 
@@ -95,8 +81,8 @@ Describe = Callable[[Any, str, str], Awaitable[dict[str, Any]]]
 
 
 async def make_schema_1(conn: asyncpg.Connection, schema: str) -> None:
-    for statement in SCHEMA_1_SQL:
-        await conn.execute(statement.format(schema=schema))
+    for statement in schema_1_sql(schema=schema):
+        await conn.execute(statement)
 
 
 async def make_schema_2(conn: asyncpg.Connection, schema: str) -> None:
