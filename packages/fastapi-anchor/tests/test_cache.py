@@ -1,7 +1,7 @@
 """SessionCache on its own: served only while active, bounded, time-limited, never shares
 data between requests, and refuses a fill that an invalidation overtook."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: FastAPI must see the routes' `Depends`.
 
 import time
 from datetime import timedelta
@@ -94,3 +94,41 @@ def test_the_feed_takes_a_sqlalchemy_url_and_refuses_other_databases() -> None:
     )
     with pytest.raises(ValueError, match="postgresql://"):
         ChangeFeed("mysql://app@db/app")
+
+
+def test_sensitive_dependencies_read_the_store_and_others_the_cache() -> None:
+    from typing import Annotated
+
+    from fastapi import Depends, FastAPI, Response
+    from fastapi.testclient import TestClient
+
+    from fastapi_anchor import Anchor
+    from fastapi_anchor.feed import ChangeFeed
+
+    from anchor_support import SECRET, CountingStore
+
+    store, cache = CountingStore(), SessionCache()
+    feed = ChangeFeed("postgresql://nobody@127.0.0.1:1/none")  # never started
+    anchor = Anchor(store, secret_keys=SECRET, feed=feed, cache=cache)
+    cache.feed_connected()  # as a connected feed would
+    app = FastAPI()
+    cached = Annotated[SessionRecord, Depends(anchor.session)]
+    fresh = Annotated[SessionRecord, Depends(anchor.dependency(sensitive=True))]
+
+    @app.post("/login")
+    async def login(response: Response) -> None:
+        await anchor.login(response, "alice")
+
+    @app.get("/cached")
+    async def read_cached(session: cached) -> str:
+        return session.user_id
+
+    @app.get("/fresh")
+    async def read_fresh(session: fresh) -> str:
+        return session.user_id
+
+    with TestClient(app, base_url="https://testserver") as client:
+        client.post("/login")
+        for path in ("/cached", "/cached", "/cached", "/fresh", "/fresh"):
+            assert client.get(path).json() == "alice"
+    assert store.calls["get"] == 1 + 2  # the first cached read, then every sensitive one

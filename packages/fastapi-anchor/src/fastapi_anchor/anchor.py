@@ -150,13 +150,17 @@ class Anchor:
         Put it on the login route (`dependencies=[Depends(anchor.check_origin)]`): a
         cross-site form could otherwise log the victim into the attacker's account."""
 
-    def dependency(self, *, check_origin: bool = True) -> SessionDependency:
+    def dependency(
+        self, *, check_origin: bool = True, sensitive: bool = False
+    ) -> SessionDependency:
         """Return a required-session dependency; `check_origin=False` turns CSRF off for it.
 
         Turn the check off only for routes that browsers cannot be tricked into calling, such
         as an API used by non-browser clients with another credential check of its own.
+        `sensitive=True` reads the session from the store on every request, never from the
+        session cache (for routes that must see a logout elsewhere without any delay).
         """
-        return SessionDependency(self, check_origin=check_origin)
+        return SessionDependency(self, check_origin=check_origin, sensitive=sensitive)
 
     async def login(
         self,
@@ -608,12 +612,17 @@ class SessionDependency(_CookieScheme):
     Shown in OpenAPI as a cookie security scheme. Use `Depends(anchor.session)`.
     """
 
-    def __init__(self, anchor: Anchor, *, check_origin: bool = True) -> None:
+    def __init__(
+        self, anchor: Anchor, *, check_origin: bool = True, sensitive: bool = False
+    ) -> None:
         super().__init__(anchor, check_origin=check_origin)
+        self.sensitive = sensitive
 
     async def __call__(self, request: Request, response: Response) -> SessionRecord:
         """Return the live session of the request or raise 401 (403 cross-site, 503 store)."""
-        record = await self.anchor.authenticate(request, response, check_origin=self.check_origin)
+        record = await self.anchor.authenticate(
+            request, response, check_origin=self.check_origin, fresh=self.sensitive
+        )
         if record is None:
             raise _not_authenticated()
         return record
