@@ -4,6 +4,7 @@
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI
@@ -29,7 +30,9 @@ def anchored_app(
     `cached`: a `SessionCache` kept correct by a `ChangeFeed` on the benchmark's table.
     """
     feed = ChangeFeed(settings.DSN, table=settings.TABLE) if cached else None
-    cache = SessionCache(max_entries=20_000) if cached else None
+    # Room for every session the load rotates over, kept for the whole run: the feed, not the
+    # age limit, is what keeps the cache correct, and slices of other apps come in between.
+    cache = SessionCache(max_entries=20_000, max_age=timedelta(minutes=30)) if cached else None
     anchor = Anchor(store, secret_keys=settings.SECRET, feed=feed, cache=cache)
 
     @asynccontextmanager
