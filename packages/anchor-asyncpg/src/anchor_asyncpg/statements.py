@@ -17,6 +17,7 @@ from fastapi_anchor.toolkit import (
     DEFAULT_TABLE_NAME,
     LOCK_TABLE_SQL,
     NEW_COLUMNS,
+    UPDATABLE,
     create_table_sql,
     notify_trigger_names,
     notify_trigger_sql,
@@ -24,10 +25,7 @@ from fastapi_anchor.toolkit import (
     upgrade_table_sql,
 )
 
-__all__ = ["UPDATABLE", "Statements"]
-
-UPDATABLE = ("expires_at", "data", "last_seen_at", "authenticated_at")
-"""The columns `update` may set, in the order its statements set them."""
+__all__ = ["Statements"]
 
 _READ = (
     "user_id, data::text AS data, created_at, expires_at, "

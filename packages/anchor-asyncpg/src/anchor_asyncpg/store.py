@@ -25,8 +25,8 @@ from fastapi_anchor.toolkit import (
     check_timeout,
     connection_lost,
     dump_data,
-    ensure_utc,
     load_data,
+    update_values,
 )
 
 __all__ = ["AsyncpgStore"]
@@ -242,16 +242,12 @@ class AsyncpgStore:
             ValueError: A time given is naive.
             TypeError: A time given is not a datetime.
         """
-        values: dict[str, object] = {}  # in the order of `UPDATABLE`
-        # Datetimes are checked as SessionRecord checks them: aware, then UTC.
-        if expires_at is not None:
-            values["expires_at"] = ensure_utc(expires_at, "expires_at")
-        if data is not None:
-            values["data"] = dump_data(data)
-        if last_seen_at is not None:
-            values["last_seen_at"] = ensure_utc(last_seen_at, "last_seen_at")
-        if authenticated_at is not None:
-            values["authenticated_at"] = ensure_utc(authenticated_at, "authenticated_at")
+        values = update_values(
+            expires_at=expires_at,
+            data=data,
+            last_seen_at=last_seen_at,
+            authenticated_at=authenticated_at,
+        )
         if not values:
             return await self._fetchrow(self._sql.exists, session_id) is not None
         statement = self._sql.update[tuple(values)]

@@ -17,10 +17,10 @@ from fastapi_anchor.toolkit import (
     check_expiry_args,
     check_timeout,
     dump_data,
-    ensure_utc,
     load_data,
     quote_table,
     store_error,
+    update_values,
     upgrade_table_sql,
 )
 
@@ -164,15 +164,13 @@ class PiccoloStore:
             ValueError: A datetime is naive (nothing is written).
         """
         table = self.table
-        values: dict[Any, Any] = {}
-        if expires_at is not None:
-            values[table.expires_at] = ensure_utc(expires_at, "expires_at")
-        if last_seen_at is not None:
-            values[table.last_seen_at] = ensure_utc(last_seen_at, "last_seen_at")
-        if authenticated_at is not None:
-            values[table.authenticated_at] = ensure_utc(authenticated_at, "authenticated_at")
-        if data is not None:
-            values[table.data] = dump_data(data)
+        changes = update_values(
+            expires_at=expires_at,
+            data=data,
+            last_seen_at=last_seen_at,
+            authenticated_at=authenticated_at,
+        )
+        values = {getattr(table, name): value for name, value in changes.items()}
         if not values:
             return bool(await self._run(table.exists().where(table.id == session_id).run()))
         rows = await self._run(

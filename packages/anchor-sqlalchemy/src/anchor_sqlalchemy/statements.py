@@ -31,12 +31,9 @@ from sqlalchemy import (
 )
 
 from anchor_sqlalchemy.table import COLUMNS
+from fastapi_anchor.toolkit import UPDATABLE
 
-__all__ = ["UPDATABLE", "Statements"]
-
-
-UPDATABLE = ("expires_at", "data", "last_seen_at", "authenticated_at")
-"""The columns `update` may set, each bound as `:new_<column>`."""
+__all__ = ["Statements"]
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from fastapi_anchor.toolkit import (
     dump_data,
     ensure_utc,
     load_data,
+    update_values,
 )
 
 __all__ = ["SQLAlchemyStore"]
@@ -176,16 +177,12 @@ class SQLAlchemyStore:
         Returns:
             True if the record existed, even if no value changed; False if it is gone.
         """
-        times = (
-            ("expires_at", expires_at),
-            ("last_seen_at", last_seen_at),
-            ("authenticated_at", authenticated_at),
+        changes = update_values(
+            expires_at=expires_at,
+            data=data,
+            last_seen_at=last_seen_at,
+            authenticated_at=authenticated_at,
         )
-        changes: dict[str, Any] = {
-            name: ensure_utc(value, name) for name, value in times if value is not None
-        }
-        if data is not None:
-            changes["data"] = dump_data(data)
         params = {f"new_{name}": value for name, value in changes.items()}
         params["session_id"] = session_id
         if not changes:

@@ -21,10 +21,9 @@ from fastapi_anchor.toolkit import (
     check_expiry_args,
     check_timeout,
     create_table_sql,
-    dump_data,
-    ensure_utc,
     load_data,
     quote_table,
+    update_values,
     upgrade_table_sql,
 )
 
@@ -212,18 +211,14 @@ class TortoiseStore:
             ValueError: A datetime is naive (nothing is written).
             StoreUnavailable: The database could not serve the call.
         """
-        changes: dict[str, Any] = {}
-        times = {
-            "expires_at": expires_at,
-            "last_seen_at": last_seen_at,
-            "authenticated_at": authenticated_at,
-        }
-        for name, value in times.items():
-            if value is not None:
-                changes[name] = ensure_utc(value, name)
+        changes = update_values(
+            expires_at=expires_at,
+            data=data,
+            last_seen_at=last_seen_at,
+            authenticated_at=authenticated_at,
+        )
         if data is not None:
-            dump_data(data)  # refuse what jsonb would refuse before touching the database
-            changes["data"] = data
+            changes["data"] = data  # checked above; the JSON field encodes it itself
         if len(session_id) > self._id_length:
             return False
         with StoreCall(self._deadline, self._table):

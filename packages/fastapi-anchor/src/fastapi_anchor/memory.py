@@ -10,9 +10,9 @@ from typing import Any
 
 from fastapi_anchor.clock import utc_now
 from fastapi_anchor.copies import with_data
-from fastapi_anchor.schema import dump_data, load_data
+from fastapi_anchor.schema import dump_data, load_data, update_values
 from fastapi_anchor.store import SessionExists, SessionRecord, StoreFull
-from fastapi_anchor.toolkit import check_expiry_args, ensure_utc
+from fastapi_anchor.toolkit import check_expiry_args
 
 __all__ = ["DEFAULT_MAX_SESSIONS", "MemoryStore"]
 
@@ -110,17 +110,15 @@ class MemoryStore:
         row = self._rows.get(session_id)
         if row is None:
             return False
-        new_data = None if data is None else dump_data(data)
-        record = row.record
-        if expires_at is not None:
-            record = replace(record, expires_at=ensure_utc(expires_at, "expires_at"))
-        if last_seen_at is not None:
-            record = replace(record, last_seen_at=ensure_utc(last_seen_at, "last_seen_at"))
-        if authenticated_at is not None:
-            record = replace(
-                record, authenticated_at=ensure_utc(authenticated_at, "authenticated_at")
-            )
-        row.record = record
+        times = update_values(
+            expires_at=expires_at,
+            data=data,
+            last_seen_at=last_seen_at,
+            authenticated_at=authenticated_at,
+        )
+        new_data = times.pop("data", None)
+        if times:
+            row.record = replace(row.record, **times)
         if expires_at is not None:
             self._push(row.expires_at, session_id)
         if new_data is not None:

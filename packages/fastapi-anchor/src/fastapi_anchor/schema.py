@@ -11,12 +11,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
+
+from fastapi_anchor.clock import ensure_utc
 
 __all__ = [
     "DEFAULT_TABLE_NAME",
     "LOCK_TABLE_SQL",
     "NEW_COLUMNS",
+    "UPDATABLE",
     "create_table_sql",
     "dump_data",
     "index_name",
@@ -25,6 +29,7 @@ __all__ = [
     "notify_trigger_names",
     "notify_trigger_sql",
     "quote_table",
+    "update_values",
     "upgrade_table_sql",
 ]
 
@@ -151,6 +156,39 @@ def notify_trigger_sql(table: str = DEFAULT_TABLE_NAME, schema: str | None = Non
 
 def _old_new(row: str) -> str:
     return ", ".join(f"{row}.{column}" for column in _NOTIFIED_COLUMNS.split(", "))
+
+
+UPDATABLE = ("expires_at", "data", "last_seen_at", "authenticated_at")
+"""The columns `SessionStore.update` may set, in the order `update_values` gives them."""
+
+
+def update_values(
+    *,
+    expires_at: datetime | None = None,
+    data: Mapping[str, Any] | None = None,
+    last_seen_at: datetime | None = None,
+    authenticated_at: datetime | None = None,
+) -> dict[str, Any]:
+    """Return the given fields of an `update` call, checked and encoded, in `UPDATABLE` order.
+
+    Datetimes come back in UTC and `data` as `dump_data` text; fields given as None are left
+    out, so an empty result means "nothing to change". Every store calls this before it
+    touches its storage, so a refused value writes nothing.
+
+    Raises:
+        ValueError: A datetime is naive, or `data` holds what jsonb refuses.
+        TypeError: A datetime is not one, or `data` is not a JSON object.
+    """
+    values: dict[str, Any] = {}
+    if expires_at is not None:
+        values["expires_at"] = ensure_utc(expires_at, "expires_at")
+    if data is not None:
+        values["data"] = dump_data(data)
+    if last_seen_at is not None:
+        values["last_seen_at"] = ensure_utc(last_seen_at, "last_seen_at")
+    if authenticated_at is not None:
+        values["authenticated_at"] = ensure_utc(authenticated_at, "authenticated_at")
+    return values
 
 
 def dump_data(data: Mapping[str, Any]) -> str:

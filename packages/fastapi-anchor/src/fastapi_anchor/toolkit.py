@@ -6,7 +6,8 @@ adapter needs, each name defined in the module its `__module__` gives:
 - the shared PostgreSQL table: `create_table_sql`, `upgrade_table_sql` (schema 1 to 2),
   `notify_trigger_sql`, `notify_trigger_names` and `notify_channel` (the change feed),
   `NEW_COLUMNS`, `LOCK_TABLE_SQL` (serialises workers creating the table at once), `quote_table`,
-  `index_name`, `DEFAULT_TABLE_NAME`, and the JSON encoding of `data` (`dump_data`, `load_data`);
+  `index_name`, `DEFAULT_TABLE_NAME`, the JSON encoding of `data` (`dump_data`, `load_data`),
+  and `update_values` (the checked fields of an `update` call, in `UPDATABLE` order);
 - failures: `store_error` turns a driver's error into the store error its SQLSTATE means
   (`classify`, `find_sqlstate`, `connection_lost` for the parts);
 - time: `DEFAULT_TIMEOUT`, the limit of every store call (`timeout=` on every adapter),
@@ -33,6 +34,7 @@ from fastapi_anchor.schema import (
     DEFAULT_TABLE_NAME,
     LOCK_TABLE_SQL,
     NEW_COLUMNS,
+    UPDATABLE,
     create_table_sql,
     dump_data,
     index_name,
@@ -41,6 +43,7 @@ from fastapi_anchor.schema import (
     notify_trigger_names,
     notify_trigger_sql,
     quote_table,
+    update_values,
     upgrade_table_sql,
 )
 
@@ -49,6 +52,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "LOCK_TABLE_SQL",
     "NEW_COLUMNS",
+    "UPDATABLE",
     "Deadlines",
     "Failure",
     "call_limit",
@@ -70,6 +74,7 @@ __all__ = [
     "quote_table",
     "skip_reset",
     "store_error",
+    "update_values",
     "upgrade_table_sql",
     "utc_now",
 ]
