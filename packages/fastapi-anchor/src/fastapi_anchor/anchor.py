@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
@@ -196,10 +196,9 @@ class Anchor:
         expires_at = now + self.idle_timeout
         if self.absolute_timeout is not None:
             expires_at = min(expires_at, now + self.absolute_timeout)
-        for _attempt in range(3):
-            token = new_token()
-            record = SessionRecord(
-                hash_token(token),
+        token, record = await self._create(
+            lambda session_id: SessionRecord(
+                session_id,
                 user_id,
                 now,
                 expires_at,
@@ -210,14 +209,26 @@ class Anchor:
                 user_agent=user_agent,
                 persistent=persistent,
             )
+        )
+        self._set_cookie(response, token, record, now)
+        return record
+
+    async def _create(self, build: Callable[[str], SessionRecord]) -> tuple[str, SessionRecord]:
+        """Store `build(id)` for a new token's id; return the token and the stored record.
+
+        A new token is drawn when the id is taken (256 random bits colliding: practically
+        never), so no one else's session is ever reused.
+        """
+        for _attempt in range(3):
+            token = new_token()
+            record = build(hash_token(token))
             try:
                 await self.store.create(record)
-            except SessionExists:  # 256 random bits colliding: practically never
+            except SessionExists:
                 continue
             except StoreError as exc:
                 self._store_failed(exc, "create")
-            self._set_cookie(response, token, record, now)
-            return record
+            return token, record
         raise SessionExists("could not mint a unique session id")  # pragma: no cover
 
     async def logout(self, response: Response, session: SessionRecord | None) -> None:
@@ -326,18 +337,9 @@ class Anchor:
         changes: dict[str, Any] = {"last_seen_at": now}
         if reauthenticated:
             changes["authenticated_at"] = now
-        for _attempt in range(3):
-            token = new_token()
-            record = replace(session, id=hash_token(token), **changes)
-            try:
-                await self.store.create(record)
-                break
-            except SessionExists:  # pragma: no cover - 256 random bits colliding
-                continue
-            except StoreError as exc:
-                self._store_failed(exc, "create")
-        else:  # pragma: no cover
-            raise SessionExists("could not mint a unique session id")
+        token, record = await self._create(
+            lambda session_id: replace(session, id=session_id, **changes)
+        )
         self._forget(session.id)
         try:
             ended_old = await self.store.delete(session.id)
