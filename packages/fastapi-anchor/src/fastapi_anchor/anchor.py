@@ -15,9 +15,10 @@ from fastapi.security.base import SecurityBase
 
 from fastapi_anchor.cache import SessionCache
 from fastapi_anchor.clock import Clock, utc_now
-from fastapi_anchor.cookies import CookieSettings, CookieSigner, read_cookie
+from fastapi_anchor.cookies import CookieSettings, CookieSigner, scope_cookie
 from fastapi_anchor.csrf import OriginPolicy
 from fastapi_anchor.devices import (
+    HANDLE_LENGTH,
     DeviceSession,
     accepts_keyword,
     client_address,
@@ -289,7 +290,7 @@ class Anchor:
         A handle of another user's session is answered exactly like an unknown one: False,
         and nothing ends.
         """
-        if not isinstance(handle, str) or len(handle) < len(handle_of("0" * 64)):
+        if not isinstance(handle, str) or len(handle) < HANDLE_LENGTH:
             return False
         for record in await self._live_sessions(user_id):
             if handle in (record.id, handle_of(record.id)):
@@ -441,9 +442,7 @@ class Anchor:
         Raises:
             HTTPException: 403 for an unsafe cross-site request, 503 if the store is down.
         """
-        # The raw ASGI headers, decoded as Starlette decodes them, without building `Headers`.
-        headers = [v.decode("latin-1") for k, v in request.scope["headers"] if k == b"cookie"]
-        value = read_cookie(headers, self.cookie.name)
+        value = scope_cookie(request.scope, self.cookie.name)
         if value is None:
             return None
         if check_origin and not self.origin_policy.allows(request):

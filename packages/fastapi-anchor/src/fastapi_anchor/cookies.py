@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from itsdangerous import Signer
 from itsdangerous.encoding import base64_encode
@@ -23,6 +23,7 @@ __all__ = [
     "CookieSettings",
     "CookieSigner",
     "read_cookie",
+    "scope_cookie",
     "weak_key_reason",
 ]
 
@@ -215,6 +216,16 @@ def weak_key_reason(key: str | bytes) -> str | None:
     if text and text == text[0] * len(text):
         return f"it is one character repeated ({text[0]!r} x {len(text)})"
     return None
+
+
+def scope_cookie(scope: Mapping[str, Any], name: str) -> str | None:
+    """Return cookie `name` of an ASGI request or handshake, as `read_cookie` reads it.
+
+    Reads the raw ASGI headers, decoded as Starlette decodes them, without building `Headers`
+    (it runs on every request).
+    """
+    headers = [v.decode("latin-1") for k, v in scope["headers"] if k == b"cookie"]
+    return read_cookie(headers, name)
 
 
 def read_cookie(cookie_headers: Sequence[str], name: str) -> str | None:

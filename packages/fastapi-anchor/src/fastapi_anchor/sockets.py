@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import WebSocket, WebSocketException
 from starlette.websockets import WebSocketState
 
-from fastapi_anchor.cookies import read_cookie
+from fastapi_anchor.cookies import scope_cookie
 from fastapi_anchor.exceptions import StoreError, StoreUnavailable
 from fastapi_anchor.store import SessionRecord
 from fastapi_anchor.tokens import hash_token
@@ -74,8 +74,7 @@ class SocketRegistry:
                 unavailable, 1011 when the database refused the call.
         """
         anchor = self._anchor
-        headers = [v.decode("latin-1") for k, v in websocket.scope["headers"] if k == b"cookie"]
-        value = read_cookie(headers, anchor.cookie.name)
+        value = scope_cookie(websocket.scope, anchor.cookie.name)
         if value is None:
             return None
         if not anchor.origin_policy.allows_handshake(websocket):
