@@ -128,35 +128,37 @@ class SocketRegistry:
     def feed_event(self, session_id: str | None) -> None:
         """A `ChangeFeed` subscriber: check again a watched session the database announced."""
         if session_id is not None and session_id in self._records:
-            self._spawn(self._recheck([session_id]))
+            self._spawn(self._recheck([session_id], "Session ended"))
 
     def feed_connected(self) -> None:
         """A `ChangeFeed` subscriber: after a gap in the feed, check every watched session."""
         if self._records:
-            self._spawn(self._recheck(list(self._records)))
+            self._spawn(self._recheck(list(self._records), "Session ended"))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _recheck(self, session_ids: list[str]) -> None:
-        """Close the sockets of those sessions that ended (read from the store)."""
+    async def _recheck(self, session_ids: list[str], reason: str) -> None:
+        """Read those sessions again: close (with `reason`) the sockets of the ended ones and
+        watch the others until their deadline, which HTTP requests may have moved.
+        """
         anchor = self._anchor
         for session_id in session_ids:
             try:
                 record = await anchor.store.get(session_id)
-            except StoreError as exc:  # the deadline timer looks again later
+            except StoreError as exc:  # the store cannot say: judge by the record last read
                 anchor.failure_log.record(exc, "get")
-                continue
+                record = self._records.get(session_id)
             if session_id not in self._records:
-                continue
-            if record is None or not anchor.is_live(record):
-                await self.end_session(session_id, "Session ended")
-            else:
+                continue  # closed meanwhile
+            if record is not None and anchor.is_live(record):
                 self._records[session_id] = record
                 heapq.heappush(self._deadlines, (anchor.deadline(record), session_id))
-                self._arm()
+            else:
+                await self.end_session(session_id, reason)
+        self._arm()
 
     def _forget(self, session_id: str) -> None:
         self._by_session.pop(session_id, None)
@@ -202,27 +204,13 @@ class SocketRegistry:
         self._spawn(self._expire_due())
 
     async def _expire_due(self) -> None:
-        anchor = self._anchor
-        now = anchor.clock()
+        now = self._anchor.clock()
         due: list[str] = []
         while self._deadlines and self._deadlines[0][0] <= now:
             _, session_id = heapq.heappop(self._deadlines)
             if session_id in self._records and session_id not in due:
                 due.append(session_id)
-        for session_id in due:
-            try:
-                record = await anchor.store.get(session_id)
-            except StoreError as exc:  # keep the socket; look again at the next deadline
-                anchor.failure_log.record(exc, "get")
-                record = self._records.get(session_id)
-            if session_id not in self._records:
-                continue  # closed meanwhile
-            if record is not None and anchor.is_live(record):
-                self._records[session_id] = record  # refreshed by HTTP requests meanwhile
-                heapq.heappush(self._deadlines, (anchor.deadline(record), session_id))
-            else:
-                await self.end_session(session_id, "Session expired")
-        self._arm()
+        await self._recheck(due, "Session expired")
 
 
 async def _close(websocket: WebSocket, reason: str) -> None:
