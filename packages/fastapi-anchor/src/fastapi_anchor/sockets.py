@@ -141,8 +141,9 @@ class SocketRegistry:
         task.add_done_callback(self._tasks.discard)
 
     async def _recheck(self, session_ids: list[str], reason: str) -> None:
-        """Read those sessions again: close (with `reason`) the sockets of the ended ones and
-        watch the others until their deadline, which HTTP requests may have moved.
+        """Read those sessions again and close (with `reason`) the sockets of the ended ones.
+
+        The others are watched until their deadline, which HTTP requests may have moved.
         """
         anchor = self._anchor
         for session_id in session_ids:
